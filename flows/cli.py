@@ -1,0 +1,122 @@
+"""The `newsflow` command: run the flow, or report on what an output directory holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tasks.config import PipelineConfig, apply_offline_defaults, config_from_env
+from tasks.run import plan_changes, scan_raw
+from tasks.schemas import DATASETS
+from tasks.storage import OutputLocked, current_snapshot, output_lock
+
+EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsflow", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="process new and changed articles into Parquet")
+    run.add_argument("--raw", help="input directory (default data/raw)")
+    run.add_argument("--out", help="output directory (default data/processed)")
+    run.add_argument("--full-refresh", action="store_true", default=None, help="reprocess every input")
+    run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    run.add_argument("--wait", action="store_true", default=None, help="wait for a running run instead of exiting")
+    run.add_argument("--summary-json", type=Path, help="also write the run summary to this JSON file")
+    status = commands.add_parser("status", help="show what the output directory holds")
+    status.add_argument("--raw", help="input directory to check against (default data/raw)")
+    status.add_argument("--out", help="output directory (default data/processed)")
+    status.add_argument("--check", action="store_true", help="exit 1 unless every raw file is accounted for")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    config = config_from_env(raw_dir=args.raw, out_dir=args.out,
+                             **({"full_refresh": args.full_refresh, "workers": args.workers,
+                                 "wait_for_lock": args.wait} if args.command == "run" else {}))
+    if not Path(config.raw_dir).is_dir():
+        print(f"newsflow: raw directory {config.raw_dir} does not exist or is not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "status":
+        return status(config, check=args.check)
+    return run(config, args.summary_json)
+
+
+def run(config: PipelineConfig, summary_json: Path | None) -> int:
+    """Run the flow once and print its summary."""
+    if not config.wait_for_lock:
+        try:  # fail fast, before Prefect spends seconds starting a server
+            with output_lock(config.out_dir_path):
+                pass
+        except OutputLocked as error:
+            print(f"newsflow: {error}", file=sys.stderr)
+            return EXIT_LOCKED
+    apply_offline_defaults()
+    from flows.pipeline import newsflow  # Prefect reads the environment when imported
+
+    state = newsflow(config, return_state=True)
+    if not state.is_completed():
+        try:
+            state.result()
+        except OutputLocked as error:
+            print(f"newsflow: {error}", file=sys.stderr)
+            return EXIT_LOCKED
+        except Exception as error:  # the flow's own failure, already logged by Prefect
+            print(f"newsflow: run failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    summary = state.result()
+    if summary_json:
+        summary_json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    print(format_summary(summary))
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    """A short human-readable account of a run."""
+    lines = [
+        f"newsflow: {summary['files_seen']} files seen: {summary['files_new']} new, {summary['files_changed']} changed, "
+        f"{summary['files_deleted']} deleted, {summary['files_unchanged']} unchanged",
+    ]
+    if summary["refresh_reason"]:
+        lines.append(f"  reprocessed everything: {summary['refresh_reason']}")
+    lines.append(f"  written this run: {summary['articles_written']} articles, {summary['rejected_written']} rejected"
+                 + (f" ({', '.join(f'{k}: {v}' for k, v in summary['rejected_by_reason'].items())})"
+                    if summary["rejected_by_reason"] else ""))
+    if summary["snapshot"]:
+        lines.append(f"  datasets now: {summary['total_articles']} articles in {summary['out_dir']}/articles, "
+                     f"{summary['total_rejected']} in {summary['out_dir']}/rejected (snapshot {summary['snapshot']})")
+    else:
+        lines.append("  nothing new: datasets unchanged")
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items())
+    lines.append(f"  time: {summary['seconds_total']:.2f}s ({stages})")
+    return "\n".join(lines)
+
+
+def status(config: PipelineConfig, *, check: bool) -> int:
+    """Print dataset counts and, with check, whether every raw file is accounted for."""
+    out_dir = config.out_dir
+    snapshot = current_snapshot(Path(out_dir))
+    if snapshot is None:
+        print(f"newsflow: no datasets in {out_dir} yet; run `newsflow run` first")
+        return EXIT_FAILED if check else 0
+    manifest = snapshot.manifest
+    print(f"snapshot {snapshot.root.name} created {manifest['created_at']} (pipeline {manifest['pipeline_version']})")
+    for name in DATASETS:
+        print(f"  {name}: {snapshot.count_rows(name)} rows  ({out_dir}/{name}/*.parquet)")
+    files = snapshot.read("_state/files")
+    rejected = snapshot.read("rejected", columns=["reason"])
+    print(f"  files tracked: {files.num_rows}; rejected by reason: "
+          f"{dict(Counter(rejected.column('reason').to_pylist()).most_common()) or 'none'}")
+    changes = plan_changes(scan_raw(Path(config.raw_dir), config.ingest), files, full_refresh=False)
+    pending = len(changes.to_parse) + len(changes.deleted)
+    print(f"  raw files not yet processed: {len(changes.to_parse)}; processed but since deleted: {len(changes.deleted)}")
+    return EXIT_FAILED if check and pending else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

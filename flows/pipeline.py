@@ -1,0 +1,26 @@
+"""The newsflow flow: raw articles in, clean Parquet datasets out, one incremental run at a time."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.config import PipelineConfig
+from tasks.export import run_summary
+from tasks.stages import commit, corpus_boilerplate, normalise, parse, plan, report
+from tasks.storage import output_lock
+
+
+@flow(name="newsflow", flow_run_name="newsflow-{config.out_dir}", log_prints=True)
+def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
+    """Ingest, normalise and export every new or changed article under config.raw_dir."""
+    with output_lock(config.out_dir_path, wait=config.wait_for_lock):
+        run = plan(config)
+        if not run.has_work:
+            return report(run_summary(run, [], [], run.previous, None))
+        parsed = parse(run, run.changes.to_parse, "changes")
+        boilerplate = corpus_boilerplate(run, parsed)
+        if boilerplate.reprocess:
+            parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate")
+        normalised = normalise(run, parsed, boilerplate)
+        snapshot = commit(run, parsed, normalised)
+        return report(run_summary(run, parsed, normalised, snapshot, boilerplate))

@@ -1,0 +1,165 @@
+"""Boilerplate: paragraphs that are page furniture, by rule and by repetition within an outlet."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.text import looks_like_sentence
+
+_NAV_PHRASES = [
+    "back to top", "go to home page", "go to homepage", "go to the home page", "skip to main content",
+    "skip to content", "home", "menu", "search", "sign in", "log in", "login", "register",
+    "subscribe now", "subscribe", "newsletter", "advertisement", "advertising", "sponsored",
+    "cookie settings", "privacy policy", "terms of use", "terms of service", "contact us",
+    "about us", "clear", "close", "next article", "previous article", "print", "email", "e-mail",
+    "share this article", "share this story", "share this", "share on", "share via", "share",
+    "tweet", "comments", "comment", "read more", "more stories", "most read", "most popular",
+    "trending", "top stories", "latest news", "related articles", "related stories", "related",
+    "you may also like", "recommended for you", "recommended", "follow us on", "follow us",
+    "facebook", "twitter", "whatsapp", "telegram", "linkedin", "reddit", "pinterest", "copy link",
+    "vk", "instagram", "youtube", "rss", "x",
+]
+_NAV = re.compile(
+    r"\b(?:" + "|".join(re.escape(p) for p in sorted(_NAV_PHRASES, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+_NAV_LEFTOVER = re.compile(r"[\s|•·/>»«›\-–—:,.()\[\]]+")
+_CROSS_LINK = re.compile(
+    r"^(?:also read|read also|read more|see also|related|recommended|more|watch|listen|"
+    r"don['’]t miss|must read|click here)\s*[:|\-–—]\s*\S",
+    re.IGNORECASE,
+)
+_MIRROR = re.compile(
+    r"^(?:(?P<outlet>.{2,60}?)['’]s\s+)?website\s+(?:can|may)\s+(?:also\s+)?be\s+accessed\s+at\s+"
+    r"the\s+following\s+(?:alternate|alternative|mirror)",
+    re.IGNORECASE,
+)
+_BARE_URLS = re.compile(r"^(?:(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/\S*)?)(?:\s+\S+\.\S+)*$",
+                        re.IGNORECASE)
+_RELATIVE_TIME = re.compile(
+    r"^(?:(?:updated|published|posted)\s*:?\s*)?(?:(?:\d+|an?|one)\s+(?:sec|second|min|minute|hr|hour|"
+    r"day|week|month|year)s?\s+ago|just now|yesterday|today)$",
+    re.IGNORECASE,
+)
+_CAPTION_CREDIT = re.compile(
+    r"\(\s*(?:photo|photograph|image|picture|file photo|credit)s?\b[^()]{0,60}\)\s*\.?$", re.IGNORECASE
+)
+_CAPTION_PREFIX = re.compile(r"^\[?(?:photo|image|picture|file photo|credit)s?\s*[:/|]", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.IGNORECASE)
+_BREADCRUMB_SEPARATORS = re.compile(r"\s+(?:/|>|»|›|\|)\s+")
+_QUOTE_CHARS = re.compile(r"[\"“”«»]")
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    """Why a paragraph is boilerplate ('' when it is not), and an outlet it names, if any."""
+
+    reason: str = ""
+    outlet: str | None = None
+
+
+def _is_nav(paragraph: str) -> bool:
+    """A paragraph made only of navigation and sharing phrases."""
+    if len(paragraph) > 120:
+        return False
+    leftover = _NAV_LEFTOVER.sub("", _NAV.sub("", paragraph))
+    return leftover == ""
+
+
+def _is_breadcrumb(paragraph: str) -> bool:
+    """'News / China / Russia': short segments joined by path separators."""
+    segments = _BREADCRUMB_SEPARATORS.split(paragraph)
+    return (
+        len(segments) >= 2
+        and len(paragraph) <= 100
+        and all(0 < len(s.split()) <= 4 for s in segments)
+        and not paragraph.endswith((".", "?", "!"))
+    )
+
+
+def classify(paragraph: str) -> RuleVerdict:
+    """Match one paragraph against the boilerplate rules."""
+    if _is_nav(paragraph):
+        return RuleVerdict("navigation")
+    if _CROSS_LINK.match(paragraph) and len(paragraph) <= 250:
+        return RuleVerdict("cross_link")
+    if mirror := _MIRROR.match(paragraph):
+        outlet = mirror.group("outlet")
+        return RuleVerdict("mirror_notice", outlet.strip() if outlet else None)
+    if _BARE_URLS.match(paragraph):
+        return RuleVerdict("bare_url")
+    if _RELATIVE_TIME.match(paragraph):
+        return RuleVerdict("relative_time")
+    if _CAPTION_CREDIT.search(paragraph) or (_CAPTION_PREFIX.match(paragraph) and len(paragraph) <= 250):
+        return RuleVerdict("caption")
+    if _COPYRIGHT.match(paragraph) and len(paragraph) <= 200:
+        return RuleVerdict("copyright")
+    if _is_breadcrumb(paragraph):
+        return RuleVerdict("breadcrumb")
+    return RuleVerdict()
+
+
+# A trailing block of furniture counts as page footer when one of these is in it, so short
+# non-sentences there ("Press TV News Roku") go too.
+_FOOTER_STARTERS = {"navigation", "mirror_notice", "bare_url", "copyright"}
+
+
+def strip_rule_boilerplate(paragraphs: list[str]) -> tuple[list[str], int, str | None]:
+    """Drop rule-matched paragraphs and the page footer; return kept, removed count, named outlet."""
+    verdicts = [classify(p) for p in paragraphs]
+    outlet = next((v.outlet for v in verdicts if v.outlet), None)
+    footer_start, has_starter = len(paragraphs), False
+    while footer_start > 0:
+        paragraph, verdict = paragraphs[footer_start - 1], verdicts[footer_start - 1]
+        if verdict.reason:
+            has_starter = has_starter or verdict.reason in _FOOTER_STARTERS
+        elif len(paragraph) > 80 or looks_like_sentence(paragraph):
+            break
+        footer_start -= 1
+    if not has_starter:
+        footer_start = len(paragraphs)
+    kept = [p for i, (p, v) in enumerate(zip(paragraphs, verdicts)) if not v.reason and i < footer_start]
+    return kept, len(paragraphs) - len(kept), outlet
+
+
+def paragraph_hash(paragraph: str) -> int:
+    """A stable signed 64-bit hash of a paragraph, ignoring case and spacing."""
+    key = " ".join(paragraph.casefold().split()).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little", signed=True)
+
+
+def candidate_hashes(paragraphs: list[str], max_chars: int) -> list[int]:
+    """Hashes of the paragraphs that could be corpus boilerplate: short and quote-free, distinct."""
+    return sorted({paragraph_hash(p) for p in paragraphs if len(p) <= max_chars and not _QUOTE_CHARS.search(p)})
+
+
+def boilerplate_sets(paragraph_state: pa.Table, min_articles: int) -> dict[str, frozenset[int]]:
+    """Per boilerplate group, the paragraph hashes found in at least `min_articles` articles."""
+    if paragraph_state.num_rows == 0:
+        return {}
+    groups = paragraph_state.column("boilerplate_group")
+    lengths = pc.list_value_length(paragraph_state.column("paragraph_hashes")).fill_null(0)
+    flat = pa.table(
+        {
+            "group": pc.take(groups, pc.list_parent_indices(paragraph_state.column("paragraph_hashes"))),
+            "hash": pc.list_flatten(paragraph_state.column("paragraph_hashes")),
+        }
+    )
+    if flat.num_rows == 0 or pc.sum(lengths).as_py() == 0:
+        return {}
+    counts = flat.group_by(["group", "hash"]).aggregate([("hash", "count")])
+    frequent = counts.filter(pc.greater_equal(counts.column("hash_count"), min_articles))
+    result: dict[str, set[int]] = {}
+    for group, value in zip(frequent.column("group").to_pylist(), frequent.column("hash").to_pylist()):
+        result.setdefault(group, set()).add(value)
+    return {group: frozenset(values) for group, values in result.items()}
+
+
+def changed_groups(before: dict[str, frozenset[int]], after: dict[str, frozenset[int]]) -> set[str]:
+    """Groups whose boilerplate set differs between two countings."""
+    return {g for g in before.keys() | after.keys() if before.get(g, frozenset()) != after.get(g, frozenset())}

@@ -1,0 +1,94 @@
+"""Typed pipeline configuration: the one flow parameter, and the one place the environment is read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+# Bumping this reprocesses every input on the next run (the stored state records the version).
+PIPELINE_VERSION = "0.1.0"
+
+# Prefect phones home unless told not to; nothing in newsflow may reach the internet.
+PREFECT_OFFLINE_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+
+class IngestConfig(BaseModel):
+    """How raw files are found and read."""
+
+    extensions: tuple[str, ...] = (".txt", ".html", ".htm", ".jsonl", ".json")
+    max_file_bytes: int = Field(64 * 1024 * 1024, description="Larger files are rejected, not truncated.")
+    max_article_chars: int = Field(2_000_000, description="Longer articles are rejected, not truncated.")
+    min_article_chars: int = Field(40, description="Shorter texts are rejected as 'no_article_text'.")
+    follow_symlinks: bool = False
+
+
+class NormaliseConfig(BaseModel):
+    """How text is cleaned and its language found."""
+
+    corpus_boilerplate_min_articles: int = Field(
+        3, description="A paragraph seen in this many articles of one outlet is boilerplate."
+    )
+    corpus_boilerplate_max_chars: int = Field(
+        200, description="Longer paragraphs are never treated as corpus boilerplate."
+    )
+    language_seed: int = 0
+    language_min_chars: int = Field(200, description="Shorter texts get language_reliable = false.")
+    language_min_probability: float = 0.80
+
+
+class PipelineConfig(BaseModel):
+    """Everything a run needs: where to read, where to write, and how each stage behaves."""
+
+    raw_dir: str = "data/raw"
+    out_dir: str = "data/processed"
+    full_refresh: bool = False
+    workers: int = Field(0, description="Processes for CPU-bound batches; 0 means one per core.")
+    batch_size: int = Field(500, description="Files per batch handed to a worker process.")
+    keep_snapshots: int = Field(2, description="Committed snapshots kept on disk for readers mid-read.")
+    wait_for_lock: bool = False
+    ingest: IngestConfig = IngestConfig()
+    normalise: NormaliseConfig = NormaliseConfig()
+
+    @property
+    def out_dir_path(self) -> Path:
+        """The output directory as a path."""
+        return Path(self.out_dir)
+
+    def resolved_workers(self) -> int:
+        """Worker processes to use: the configured number, or one per core."""
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+    def processing_fingerprint(self) -> str:
+        """Hash of every setting that changes output rows; a new value forces a full refresh."""
+        relevant = {
+            "version": PIPELINE_VERSION,
+            "ingest": self.ingest.model_dump(mode="json"),
+            "normalise": self.normalise.model_dump(mode="json"),
+        }
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def apply_offline_defaults(environ: dict[str, str] | None = None) -> None:
+    """Set Prefect's no-telemetry variables unless the user set them already."""
+    target = os.environ if environ is None else environ
+    for key, value in PREFECT_OFFLINE_ENV.items():
+        target.setdefault(key, value)
+
+
+def config_from_env(**overrides: object) -> PipelineConfig:
+    """Build the config from NEWSFLOW_* variables, then explicit overrides (CLI flags win)."""
+    values: dict[str, object] = {}
+    if raw := os.environ.get("NEWSFLOW_RAW_DIR"):
+        values["raw_dir"] = raw
+    if out := os.environ.get("NEWSFLOW_OUT_DIR"):
+        values["out_dir"] = out
+    if workers := os.environ.get("NEWSFLOW_WORKERS"):
+        values["workers"] = int(workers)
+    if config_file := os.environ.get("NEWSFLOW_CONFIG"):
+        values.update(json.loads(Path(config_file).read_text(encoding="utf-8")))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return PipelineConfig.model_validate(values)

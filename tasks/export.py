@@ -1,0 +1,127 @@
+"""Export: assemble the new snapshot from this run's parts and the unchanged rest, then commit it."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.config import PIPELINE_VERSION
+from tasks.ingest import ParseResult
+from tasks.normalise import NormaliseResult
+from tasks.run import Run
+from tasks.schemas import DATASETS, FILES_STATE, PARAGRAPH_STATE
+from tasks.storage import Snapshot
+
+
+@dataclass(frozen=True)
+class CorpusBoilerplate:
+    """Outlet boilerplate after this run's changes, and the unchanged files it forces to reprocess."""
+
+    sets: dict[str, frozenset[int]]
+    changed_groups: set[str]
+    reprocess: list[str]
+
+
+def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
+    """Source paths whose previous rows this run removes: deleted, changed and reprocessed files."""
+    touched = {raw.source_path for result in parsed for raw in result.touched}
+    processed = {path for result in parsed for path in result.files_state.column("source_path").to_pylist()}
+    return set(run.changes.deleted) | (processed - touched)
+
+
+def first_ingested(run: Run, sources: set[str]) -> pa.Table:
+    """ingested_at of the previous articles of the given sources, so re-ingested ones keep it."""
+    if run.previous is None:
+        return pa.table({"article_id": pa.array([], pa.string()), "ingested_at": pa.array([], FILES_STATE.field("seen_at").type)})
+    previous = run.previous.read("articles", columns=["article_id", "source_path", "ingested_at"])
+    keep = pc.is_in(previous.column("source_path"), value_set=pa.array(sorted(sources), pa.string()))
+    return previous.filter(keep).select(["article_id", "ingested_at"])
+
+
+def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> pa.Table:
+    """The new per-file state: untouched rows kept, touched rows re-stamped, parsed rows added."""
+    replaced = replaced_sources(run, parsed)
+    touched = {raw.source_path: raw for result in parsed for raw in result.touched}
+    previous = run.files_state
+    if run.refresh_reason is None and previous.num_rows:
+        previous = previous.filter(pc.invert(pc.is_in(previous.column("source_path"),
+                                                      value_set=pa.array(sorted(replaced), pa.string()))))
+        rows = previous.to_pylist()
+        for row in rows:
+            if raw := touched.get(row["source_path"]):
+                row.update(size=raw.size, mtime_ns=raw.mtime_ns)
+        previous = pa.Table.from_pylist(rows, schema=FILES_STATE)
+    else:
+        previous = FILES_STATE.empty_table()
+    late_rejections: Counter[str] = Counter()
+    for result in normalised:
+        late_rejections.update(result.rejected_by_source)
+    new_rows = pa.concat_tables([r.files_state for r in parsed]).to_pylist() if parsed else []
+    for row in new_rows:
+        moved = late_rejections.get(row["source_path"], 0)
+        row.update(n_articles=row["n_articles"] - moved, n_rejected=row["n_rejected"] + moved)
+    return pa.concat_tables([previous, pa.Table.from_pylist(new_rows, schema=FILES_STATE)])
+
+
+def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> Snapshot:
+    """Carry unchanged rows forward, add this run's rows and state, and swap the snapshot in."""
+    builder = run.snapshot()
+    replaced = replaced_sources(run, parsed)
+    if run.refresh_reason is None:
+        for name in [*DATASETS, "_state/paragraphs"]:
+            builder.carry_over(name, replaced)
+    paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
+    if paragraph_rows:
+        builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
+    builder.write("_state/files", files_state(run, parsed, normalised), "all")
+    shutil.rmtree(builder.root / "_staging", ignore_errors=True)
+    manifest = {
+        "pipeline_version": PIPELINE_VERSION,
+        "config_fingerprint": run.config.processing_fingerprint(),
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "raw_dir": str(run.raw_dir),
+    }
+    return builder.commit(manifest, keep=run.config.keep_snapshots)
+
+
+def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult],
+                snapshot: Snapshot | None, boilerplate: CorpusBoilerplate | None) -> dict:
+    """Counts and timings of one run, for the CLI, the logs and the Prefect artifact."""
+    rejected = Counter()
+    for result in parsed:
+        rejected.update(result.rejected_reasons)
+    languages = Counter()
+    for result in normalised:
+        languages.update(result.languages)
+        if late := sum(result.rejected_by_source.values()):
+            rejected["no_article_text"] += late
+    touched = sum(len(r.touched) for r in parsed)
+    totals = {name: snapshot.count_rows(name) for name in DATASETS} if snapshot else {}
+    return {
+        "run_id": run.run_id,
+        "raw_dir": str(run.raw_dir),
+        "out_dir": str(run.out_dir),
+        "refresh_reason": run.refresh_reason,
+        "files_seen": run.changes.unchanged + len(run.changes.to_parse),
+        "files_new": run.changes.new,
+        "files_changed": run.changes.modified - touched,
+        "files_touched_unchanged": touched,
+        "files_deleted": len(run.changes.deleted),
+        "files_unchanged": run.changes.unchanged + touched,
+        "files_reprocessed_for_boilerplate": len(boilerplate.reprocess) if boilerplate else 0,
+        "articles_written": sum(r.n_articles for r in normalised),
+        "rejected_written": sum(rejected.values()),
+        "rejected_by_reason": dict(sorted(rejected.items())),
+        "languages": dict(languages.most_common()),
+        "boilerplate_groups_changed": sorted(boilerplate.changed_groups) if boilerplate else [],
+        "snapshot": snapshot.root.name if snapshot else None,
+        "total_articles": totals.get("articles"),
+        "total_rejected": totals.get("rejected"),
+        "seconds_by_stage": {k: round(v, 3) for k, v in run.timings.items()},
+        "seconds_total": round(sum(run.timings.values()), 3),
+    }

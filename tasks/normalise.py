@@ -1,0 +1,135 @@
+"""Normalisation: corpus boilerplate removal, final text, word counts and language."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+from langdetect.lang_detect_exception import LangDetectException
+
+from tasks.boilerplate import paragraph_hash
+from tasks.config import PIPELINE_VERSION, NormaliseConfig, PipelineConfig
+from tasks.schemas import ARTICLES, PARSED, REJECTED
+from tasks.text import count_words
+
+
+@dataclass(frozen=True)
+class Language:
+    """Detected language: ISO 639-1 code, langdetect's probability, and whether to trust it."""
+
+    code: str | None
+    score: float | None
+    reliable: bool
+
+
+@lru_cache(maxsize=4)
+def _factory(seed: int) -> DetectorFactory:
+    """langdetect's profiles, loaded once per process and seeded (it samples at random otherwise)."""
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.seed = seed
+    return factory
+
+
+def detect_language(text: str, config: NormaliseConfig) -> Language:
+    """The language of a text, deterministic for a given seed."""
+    detector = _factory(config.language_seed).create()
+    detector.append(text)
+    try:
+        best = detector.get_probabilities()[0]
+    except (LangDetectException, IndexError):
+        return Language(None, None, False)
+    reliable = len(text) >= config.language_min_chars and best.prob >= config.language_min_probability
+    return Language(best.lang, round(best.prob, 4), reliable)
+
+
+def content_hash(text: str) -> str:
+    """Hash of the clean text: equal for articles that are identical after normalisation."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def finish_articles(parsed: pa.Table, boilerplate: dict[str, frozenset[int]],
+                    first_ingested: dict[str, datetime], config: PipelineConfig,
+                    now: datetime) -> tuple[pa.Table, pa.Table]:
+    """Parsed rows to article rows: drop corpus boilerplate, join paragraphs, detect language.
+
+    Articles left with too little text become rejected rows instead.
+    """
+    articles: list[dict] = []
+    rejected: list[dict] = []
+    for row in parsed.to_pylist():
+        common = boilerplate.get(row["boilerplate_group"], frozenset())
+        body = [p for p in row["paragraphs"] if paragraph_hash(p) not in common] if common else row["paragraphs"]
+        text = "\n\n".join(body)
+        if len(text) < config.ingest.min_article_chars:
+            rejected.append({"source_path": row["source_path"], "record_index": row["record_index"],
+                             "reason": "no_article_text", "seen_at": now,
+                             "detail": f"{len(text)} characters left after removing outlet boilerplate"})
+            continue
+        language = detect_language(text, config.normalise)
+        articles.append({
+            **{name: row[name] for name in ARTICLES.names if name in PARSED.names},
+            "content_hash": content_hash(text),
+            "language": language.code,
+            "language_score": language.score,
+            "language_reliable": language.reliable,
+            "text": text,
+            "n_words": count_words(text),
+            "n_paragraphs": len(body),
+            "n_boilerplate_removed": row["n_rule_removed"] + len(row["paragraphs"]) - len(body),
+            "ingested_at": first_ingested.get(row["article_id"], now),
+            "pipeline_version": PIPELINE_VERSION,
+        })
+    return pa.Table.from_pylist(articles, schema=ARTICLES), pa.Table.from_pylist(rejected, schema=REJECTED)
+
+
+@dataclass(frozen=True)
+class NormaliseJob:
+    """One staging file of parsed rows for a worker to finish."""
+
+    staging_path: str
+    boilerplate: dict[str, frozenset[int]]
+    first_ingested_path: str | None
+    config: PipelineConfig
+    articles_path: str
+    rejected_path: str
+    now: datetime
+
+
+@dataclass
+class NormaliseResult:
+    """Where a finished batch went, and its counts."""
+
+    articles_path: str | None
+    rejected_path: str | None
+    n_articles: int
+    rejected_by_source: Counter[str]
+    languages: Counter[str]
+
+
+def normalise_batch(job: NormaliseJob) -> NormaliseResult:
+    """Finish one staging file into an article part and a rejected part."""
+    from tasks.storage import write_parquet  # deferred: keeps this module importable on its own
+
+    parsed = pq.read_table(job.staging_path, schema=PARSED)
+    first_ingested: dict[str, datetime] = {}
+    if job.first_ingested_path:
+        known = pq.read_table(job.first_ingested_path)
+        first_ingested = dict(zip(known.column("article_id").to_pylist(), known.column("ingested_at").to_pylist()))
+    groups = set(parsed.column("boilerplate_group").to_pylist())
+    boilerplate = {g: job.boilerplate[g] for g in groups if g in job.boilerplate}
+    articles, rejected = finish_articles(parsed, boilerplate, first_ingested, job.config, job.now)
+    return NormaliseResult(
+        articles_path=str(write_parquet(articles, Path(job.articles_path), ARTICLES)) if articles.num_rows else None,
+        rejected_path=str(write_parquet(rejected, Path(job.rejected_path), REJECTED)) if rejected.num_rows else None,
+        n_articles=articles.num_rows,
+        rejected_by_source=Counter(rejected.column("source_path").to_pylist()),
+        languages=Counter(lang or "unknown" for lang in articles.column("language").to_pylist()),
+    )

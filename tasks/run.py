@@ -1,0 +1,159 @@
+"""One pipeline run: what changed on disk since the last snapshot, and the snapshot being built."""
+
+from __future__ import annotations
+
+import os
+import stat
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from tasks.config import PIPELINE_VERSION, IngestConfig, PipelineConfig
+from tasks.schemas import FILES_STATE
+from tasks.storage import Snapshot, SnapshotBuilder, current_snapshot, prune_snapshots
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One file found under the raw directory, as the filesystem describes it."""
+
+    source_path: str  # relative to the raw directory, POSIX separators, printable
+    real_path: str
+    size: int
+    mtime_ns: int
+    symlink: str | None = None  # target of a symlink that was not followed
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a run must do: files to parse, files gone, and how many stayed as they were."""
+
+    to_parse: list[RawFile]
+    deleted: list[str]
+    unchanged: int
+    new: int
+    modified: int
+
+
+def _printable(relative: bytes) -> str:
+    """A path as text that Parquet can store, even when its bytes are not UTF-8."""
+    return relative.decode("utf-8", "backslashreplace")
+
+
+def scan_raw(raw_dir: Path, config: IngestConfig) -> list[RawFile]:
+    """Every file under raw_dir, walking subdirectories; symlinks followed only when configured."""
+    root = os.fsencode(raw_dir)
+    found: list[RawFile] = []
+    visited: set[tuple[int, int]] = set()
+    for directory, subdirs, files in os.walk(root, followlinks=config.follow_symlinks):
+        info = os.stat(directory)
+        if (info.st_dev, info.st_ino) in visited:  # a symlink loop: do not walk it twice
+            subdirs[:] = []
+            continue
+        visited.add((info.st_dev, info.st_ino))
+        subdirs.sort()
+        entries = sorted(files) + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+        if not config.follow_symlinks:
+            subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
+        for name in entries:
+            full = os.path.join(directory, name)
+            relative = _printable(os.path.relpath(full, root).replace(os.sep.encode(), b"/"))
+            try:
+                link = os.lstat(full)
+                if stat.S_ISLNK(link.st_mode) and not config.follow_symlinks:
+                    found.append(RawFile(relative, os.fsdecode(full), 0, link.st_mtime_ns,
+                                         symlink=_printable(os.readlink(full))))
+                    continue
+                info = os.stat(full)
+                if stat.S_ISDIR(info.st_mode):
+                    continue
+                found.append(RawFile(relative, os.fsdecode(full), info.st_size, info.st_mtime_ns))
+            except OSError:  # dangling link or vanished file: parse will name the problem
+                found.append(RawFile(relative, os.fsdecode(full), -1, 0))
+    return found
+
+
+def plan_changes(scanned: list[RawFile], files_state: pa.Table, *, full_refresh: bool) -> Changes:
+    """Compare the files on disk with the state of the last run."""
+    previous = {
+        path: (size, mtime)
+        for path, size, mtime in zip(
+            files_state.column("source_path").to_pylist(),
+            files_state.column("size").to_pylist(),
+            files_state.column("mtime_ns").to_pylist(),
+        )
+    }
+    current = {f.source_path for f in scanned}
+    deleted = sorted(p for p in previous if p not in current)
+    if full_refresh:
+        return Changes(list(scanned), deleted, 0, sum(f.source_path not in previous for f in scanned),
+                       sum(f.source_path in previous for f in scanned))
+    new = [f for f in scanned if f.source_path not in previous]
+    modified = [f for f in scanned if f.source_path in previous and previous[f.source_path] != (f.size, f.mtime_ns)]
+    unchanged = len(scanned) - len(new) - len(modified)
+    return Changes(new + modified, deleted, unchanged, len(new), len(modified))
+
+
+@dataclass
+class Run:
+    """Everything the stages of one run share: inputs, previous snapshot, the one being built."""
+
+    config: PipelineConfig
+    raw_dir: Path
+    out_dir: Path
+    run_id: str
+    started_at: datetime
+    previous: Snapshot | None
+    files_state: pa.Table
+    changes: Changes
+    refresh_reason: str | None
+    scanned: dict[str, RawFile] = field(default_factory=dict)
+    builder: SnapshotBuilder | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def has_work(self) -> bool:
+        """Whether anything on disk differs from the last snapshot."""
+        return bool(self.changes.to_parse or self.changes.deleted or self.refresh_reason)
+
+    def files_for(self, source_paths: list[str]) -> list[RawFile]:
+        """The scanned files with the given source paths (those still on disk)."""
+        return [self.scanned[p] for p in source_paths if p in self.scanned]
+
+    def snapshot(self) -> SnapshotBuilder:
+        """The snapshot under construction, created on first use so an idle run writes nothing."""
+        if self.builder is None:
+            self.builder = SnapshotBuilder(self.out_dir, self.previous, self.run_id)
+        return self.builder
+
+
+def refresh_reason(config: PipelineConfig, previous: Snapshot | None) -> str | None:
+    """Why every input must be reprocessed this run, or None for an incremental run."""
+    if config.full_refresh:
+        return "full refresh requested"
+    if previous is None:
+        return None
+    if previous.manifest.get("pipeline_version") != PIPELINE_VERSION:
+        return f"pipeline version changed ({previous.manifest.get('pipeline_version')} -> {PIPELINE_VERSION})"
+    if previous.manifest.get("config_fingerprint") != config.processing_fingerprint():
+        return "processing settings changed"
+    return None
+
+
+def begin_run(config: PipelineConfig) -> Run:
+    """Scan the raw directory and compare it with the current snapshot (call under the output lock)."""
+    raw_dir, out_dir = Path(config.raw_dir), Path(config.out_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"raw directory {raw_dir} does not exist or is not a directory")
+    prune_snapshots(out_dir, keep=config.keep_snapshots)  # leftovers of a killed run
+    previous = current_snapshot(out_dir)
+    reason = refresh_reason(config, previous)
+    files_state = previous.read("_state/files") if previous else FILES_STATE.empty_table()
+    scanned = scan_raw(raw_dir, config.ingest)
+    changes = plan_changes(scanned, files_state, full_refresh=reason is not None)
+    return Run(config=config, raw_dir=raw_dir, out_dir=out_dir, run_id=uuid.uuid4().hex,
+               started_at=datetime.now(timezone.utc), previous=previous, files_state=files_state,
+               changes=changes, refresh_reason=reason, scanned={f.source_path: f for f in scanned})

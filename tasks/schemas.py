@@ -1,0 +1,108 @@
+"""Every Parquet schema newsflow writes, in one place; docs/schema.md describes the same fields."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+ARTICLES = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("record_index", pa.int32()),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("source_hash", pa.string(), nullable=False),
+        pa.field("encoding", pa.string()),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("outlet", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("published_at", UTC_TS),
+        pa.field("published_raw", pa.string()),
+        pa.field("dateline", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float32()),
+        pa.field("language_reliable", pa.bool_(), nullable=False),
+        pa.field("text", pa.large_string(), nullable=False),
+        pa.field("n_words", pa.int32(), nullable=False),
+        pa.field("n_paragraphs", pa.int32(), nullable=False),
+        pa.field("n_boilerplate_removed", pa.int32(), nullable=False),
+        pa.field("ingested_at", UTC_TS, nullable=False),
+        pa.field("pipeline_version", pa.string(), nullable=False),
+    ],
+    metadata={"description": "One row per article: clean body text, metadata and language."},
+)
+
+REJECTED = pa.schema(
+    [
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("record_index", pa.int32()),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
+        pa.field("seen_at", UTC_TS, nullable=False),
+    ],
+    metadata={"description": "One row per input (file or record) that could not become an article."},
+)
+
+# Parse output handed from the parse pass to the normalise pass; never exported.
+PARSED = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("record_index", pa.int32()),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("source_hash", pa.string(), nullable=False),
+        pa.field("encoding", pa.string()),
+        pa.field("outlet", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("published_at", UTC_TS),
+        pa.field("published_raw", pa.string()),
+        pa.field("dateline", pa.string()),
+        pa.field("paragraphs", pa.list_(pa.large_string()), nullable=False),
+        pa.field("n_rule_removed", pa.int32(), nullable=False),
+        pa.field("boilerplate_group", pa.string(), nullable=False),
+        pa.field("paragraph_hashes", pa.list_(pa.int64()), nullable=False),
+    ],
+    metadata={"description": "Staging: one parsed article before corpus boilerplate removal."},
+)
+
+# State kept beside the datasets so the next run knows what it has already seen.
+FILES_STATE = pa.schema(
+    [
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("size", pa.int64(), nullable=False),
+        pa.field("mtime_ns", pa.int64(), nullable=False),
+        pa.field("source_hash", pa.string(), nullable=False),
+        pa.field("n_articles", pa.int32(), nullable=False),
+        pa.field("n_rejected", pa.int32(), nullable=False),
+        pa.field("seen_at", UTC_TS, nullable=False),
+    ],
+    metadata={"description": "One row per raw file seen: its fingerprint and what it became."},
+)
+
+PARAGRAPH_STATE = pa.schema(
+    [
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("boilerplate_group", pa.string(), nullable=False),
+        pa.field("paragraph_hashes", pa.list_(pa.int64()), nullable=False),
+    ],
+    metadata={"description": "Distinct short-paragraph hashes per article, for corpus boilerplate counts."},
+)
+
+# Exported datasets (readable by users) and state tables (newsflow's own bookkeeping).
+DATASETS: dict[str, pa.Schema] = {"articles": ARTICLES, "rejected": REJECTED}
+STATE_TABLES: dict[str, pa.Schema] = {"_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE}
+ALL_TABLES: dict[str, pa.Schema] = {**DATASETS, **STATE_TABLES}
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """A zero-row table with the given schema."""
+    return schema.empty_table()
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select and cast a table's columns to exactly the declared schema (raises on a mismatch)."""
+    return table.select(schema.names).cast(schema)

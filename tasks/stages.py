@@ -1,0 +1,167 @@
+"""The Prefect layer: one thin task per stage, each calling the plain functions of its module.
+
+Stage modules import no Prefect, so the worker processes that run their batch functions start
+quickly and the logic stays usable (and testable) without an orchestrator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+
+from tasks.boilerplate import boilerplate_sets, changed_groups
+from tasks.config import PipelineConfig
+from tasks.export import CorpusBoilerplate, commit_snapshot, first_ingested, replaced_sources, run_summary
+from tasks.ingest import ParseJob, ParseResult, parse_batch
+from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
+from tasks.parallel import chunk, map_batches
+from tasks.run import RawFile, Run, begin_run
+from tasks.schemas import PARAGRAPH_STATE
+from tasks.storage import Snapshot, write_parquet
+
+
+def timed(stage: str) -> Callable:
+    """Record a stage's wall time in the run's timings (the run is the first argument)."""
+
+    def decorate(fn: Callable) -> Callable:
+        @wraps(fn)
+        def wrapper(run: Run, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(run, *args, **kwargs)
+            finally:
+                run.timings[stage] = run.timings.get(stage, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    return decorate
+
+
+@task(name="plan", cache_policy=NONE)
+def plan(config: PipelineConfig) -> Run:
+    """Scan the raw directory and work out what changed since the last snapshot."""
+    started = time.perf_counter()
+    run = begin_run(config)
+    run.timings["plan"] = time.perf_counter() - started
+    changes = run.changes
+    get_run_logger().info(
+        "plan: %d new, %d changed or touched, %d deleted, %d unchanged%s",
+        changes.new, changes.modified, len(changes.deleted), changes.unchanged,
+        f"; reprocessing everything: {run.refresh_reason}" if run.refresh_reason else "",
+    )
+    return run
+
+
+@task(name="parse", task_run_name="parse-{label}", cache_policy=NONE, retries=1, retry_delay_seconds=2)
+@timed("parse")
+def parse(run: Run, files: list[RawFile], label: str) -> list[ParseResult]:
+    """Read, decode and parse files in batches over worker processes."""
+    builder = run.snapshot()
+    previous = {}
+    if label == "changes" and run.files_state.num_rows:
+        previous = dict(zip(run.files_state.column("source_path").to_pylist(),
+                            run.files_state.column("source_hash").to_pylist()))
+    batches = chunk(files, run.config.batch_size)
+    jobs = [
+        ParseJob(files=list(batch), previous_hashes={f.source_path: previous[f.source_path] for f in batch if f.source_path in previous},
+                 config=run.config, staging_path=str(builder.root / "_staging" / f"parsed-{label}-{i:05d}.parquet"),
+                 rejected_path=str(builder.part_path("rejected", f"{label}-{i:05d}")), seen_at=run.started_at)
+        for i, batch in enumerate(batches)
+    ]
+    return _collect("parse", parse_batch, jobs, run.config.resolved_workers())
+
+
+@task(name="corpus-boilerplate", cache_policy=NONE)
+@timed("boilerplate")
+def corpus_boilerplate(run: Run, parsed: list[ParseResult]) -> CorpusBoilerplate:
+    """Count short paragraphs per outlet over the whole corpus and find what changed."""
+    min_articles = run.config.normalise.corpus_boilerplate_min_articles
+    old_state = run.previous.read("_state/paragraphs") if run.previous and not run.refresh_reason else PARAGRAPH_STATE.empty_table()
+    before = boilerplate_sets(old_state, min_articles)
+    replaced = replaced_sources(run, parsed)
+    kept = old_state.filter(pc.invert(pc.is_in(old_state.column("source_path"), value_set=_strings(replaced))))
+    new_rows = [r.paragraph_state for r in parsed]
+    after = boilerplate_sets(_concat([kept, *new_rows]), min_articles)
+    changed = changed_groups(before, after)
+    in_changed = pc.is_in(kept.column("boilerplate_group"), value_set=_strings(changed))
+    reprocess = sorted(set(kept.filter(in_changed).column("source_path").to_pylist()))
+    if changed:
+        get_run_logger().info("boilerplate: %d outlet groups changed; reprocessing %d unchanged files",
+                              len(changed), len(reprocess))
+    return CorpusBoilerplate(sets=after, changed_groups=changed, reprocess=reprocess)
+
+
+@task(name="normalise", cache_policy=NONE, retries=1, retry_delay_seconds=2)
+@timed("normalise")
+def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplate) -> list[NormaliseResult]:
+    """Remove outlet boilerplate, finish the text and detect its language, in batches."""
+    builder = run.snapshot()
+    known = first_ingested(run, replaced_sources(run, parsed))
+    known_path = None
+    if known.num_rows:
+        known_path = str(write_parquet(known, builder.root / "_staging" / "first-ingested.parquet", known.schema))
+    staging = [r.staging_path for r in parsed if r.staging_path]
+    jobs = [
+        NormaliseJob(staging_path=path, boilerplate=boilerplate.sets, first_ingested_path=known_path,
+                     config=run.config, articles_path=str(builder.part_path("articles", Path(path).stem)),
+                     rejected_path=str(builder.part_path("rejected", f"late-{Path(path).stem}")), now=run.started_at)
+        for path in staging
+    ]
+    return _collect("normalise", normalise_batch, jobs, run.config.resolved_workers())
+
+
+@task(name="commit", cache_policy=NONE)
+@timed("commit")
+def commit(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> Snapshot:
+    """Write state, carry unchanged rows forward and swap the new snapshot in atomically."""
+    snapshot = commit_snapshot(run, parsed, normalised)
+    get_run_logger().info("commit: snapshot %s is now current", snapshot.root.name)
+    return snapshot
+
+
+@task(name="report", cache_policy=NONE)
+def report(summary: dict) -> dict:
+    """Log the run's counts and publish them as Prefect artifacts."""
+    logger = get_run_logger()
+    logger.info("summary: %s", {k: v for k, v in summary.items() if k not in ("seconds_by_stage",)})
+    rows = [{"measure": k, "value": str(v)} for k, v in summary.items() if not isinstance(v, (dict, list))]
+    rows += [{"measure": f"rejected: {k}", "value": str(v)} for k, v in summary["rejected_by_reason"].items()]
+    rows += [{"measure": f"seconds: {k}", "value": str(v)} for k, v in summary["seconds_by_stage"].items()]
+    create_table_artifact(key="newsflow-run-summary", table=rows, description="newsflow run summary")
+    datasets = "\n".join(f"- `{summary['out_dir']}/{name}/*.parquet`" for name in ("articles", "rejected"))
+    create_markdown_artifact(
+        key="newsflow-datasets",
+        markdown=f"# newsflow datasets\n\nSnapshot `{summary['snapshot']}`: {summary['total_articles']} articles, "
+                 f"{summary['total_rejected']} rejected inputs.\n\n{datasets}\n",
+        description="Where this run's Parquet datasets are",
+    )
+    return summary
+
+
+def _collect(stage: str, fn: Callable, jobs: list, workers: int) -> list:
+    """Run batch jobs, log progress, and return results in job order."""
+    logger = get_run_logger()
+    results: list = [None] * len(jobs)
+    for done, (index, result) in enumerate(map_batches(fn, jobs, workers), start=1):
+        results[index] = result
+        if done == len(jobs) or done % max(1, len(jobs) // 10) == 0:
+            logger.info("%s: %d/%d batches done", stage, done, len(jobs))
+    return results
+
+
+def _strings(values: set[str]) -> pa.Array:
+    """A pyarrow string array of the given values, for is_in filters."""
+    return pa.array(sorted(values), pa.string())
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate tables conformed to the paragraph-state schema."""
+    return pa.concat_tables([t.select(PARAGRAPH_STATE.names).cast(PARAGRAPH_STATE) for t in tables])

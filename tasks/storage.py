@@ -1,0 +1,255 @@
+"""Atomic, incremental storage of the Parquet datasets: snapshots swapped in by one rename.
+
+Layout of an output directory:
+
+    OUT/articles -> .newsflow/current/articles     (one symlink per exported dataset)
+    OUT/.newsflow/current -> snapshots/00000007-ab12cd34
+    OUT/.newsflow/snapshots/<seq>-<run>/<table>/part-*.parquet
+    OUT/.newsflow/lock
+
+A run builds a complete new snapshot beside the current one, hard-linking every part file it
+does not change, then replaces the `current` symlink with one rename(2). Readers therefore see
+either the old or the new datasets, never a mix, and a run killed at any moment leaves the
+previous snapshot in place; its half-built directory is removed by the next run.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tasks.schemas import ALL_TABLES, DATASETS, conform
+
+STATE_DIR = ".newsflow"
+MANIFEST = "manifest.json"
+PARQUET_OPTIONS = {"compression": "zstd", "row_group_size": 16_384, "write_statistics": True}
+
+
+class OutputLocked(RuntimeError):
+    """Another run holds the output directory."""
+
+
+@contextmanager
+def output_lock(out_dir: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock on an output directory; the kernel drops it if the process dies."""
+    state = out_dir / STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    handle = open(state / "lock", "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown process"
+            raise OutputLocked(
+                f"output directory {out_dir} is locked by another newsflow run ({holder}); "
+                "wait for it to finish or pass --wait"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One committed, immutable version of every table."""
+
+    root: Path
+    manifest: dict
+
+    def table_dir(self, name: str) -> Path:
+        """Directory holding one table's part files."""
+        return self.root / name
+
+    def part_files(self, name: str) -> list[Path]:
+        """The table's part files, in name order."""
+        directory = self.table_dir(name)
+        return sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+
+    def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """The whole table (or some columns), conformed to its declared schema."""
+        schema = ALL_TABLES[name]
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns])
+        parts = [pq.read_table(p, columns=schema.names) for p in self.part_files(name)]
+        if not parts:
+            return schema.empty_table()
+        return pa.concat_tables([conform(t, schema) for t in parts])
+
+    def count_rows(self, name: str) -> int:
+        """Row count from the Parquet footers, without reading data."""
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in self.part_files(name))
+
+
+def current_snapshot(out_dir: Path) -> Snapshot | None:
+    """The committed snapshot readers see now, or None before the first run."""
+    link = out_dir / STATE_DIR / "current"
+    if not link.is_symlink() and not link.is_dir():
+        return None
+    root = link.resolve()
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        return None
+    return Snapshot(root=root, manifest=json.loads(manifest_path.read_text(encoding="utf-8")))
+
+
+def write_parquet(table: pa.Table, path: Path, schema: pa.Schema) -> Path:
+    """Write a table with its declared schema, through a temporary name so no half file is seen."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(conform(table, schema), tmp, **PARQUET_OPTIONS)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link an unchanged part into the new snapshot; copy where links are unsupported."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a directory's entries durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SnapshotBuilder:
+    """A snapshot under construction: new parts, carried-over parts, then one atomic commit."""
+
+    def __init__(self, out_dir: Path, previous: Snapshot | None, run_id: str):
+        self.out_dir = out_dir
+        self.previous = previous
+        seq = int(previous.manifest["sequence"]) + 1 if previous else 1
+        self.sequence = seq
+        self.root = out_dir / STATE_DIR / "snapshots" / f"{seq:08d}-{run_id[:8]}"
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True)
+        self.run_id = run_id
+
+    def part_path(self, name: str, tag: str) -> Path:
+        """Path for a new part file of a table (tags must be unique within a run)."""
+        return self.root / name / f"part-{self.sequence:08d}-{tag}.parquet"
+
+    def write(self, name: str, table: pa.Table, tag: str) -> Path | None:
+        """Add rows to a table as a new part file; nothing is written for zero rows."""
+        if table.num_rows == 0:
+            return None
+        return write_parquet(table, self.part_path(name, tag), ALL_TABLES[name])
+
+    def carry_over(self, name: str, drop_sources: Iterable[str]) -> int:
+        """Bring the previous snapshot's rows forward, minus those of the given source paths.
+
+        Parts without a dropped source are hard-linked untouched; the rest are rewritten.
+        Returns the number of rows dropped.
+        """
+        if self.previous is None:
+            return 0
+        drop = pa.array(sorted(set(drop_sources)), pa.string())
+        dropped = 0
+        for part in self.previous.part_files(name):
+            target = self.root / name / part.name
+            if len(drop) == 0:
+                _link_or_copy(part, target)
+                continue
+            sources = pq.read_table(part, columns=["source_path"]).column("source_path")
+            hit = pc.is_in(sources, value_set=drop)
+            n_hit = pc.sum(hit).as_py() or 0
+            if n_hit == 0:
+                _link_or_copy(part, target)
+                continue
+            dropped += n_hit
+            kept = pq.read_table(part).filter(pc.invert(hit))
+            if kept.num_rows:
+                write_parquet(kept, target, ALL_TABLES[name])
+        return dropped
+
+    def commit(self, manifest: dict, *, keep: int = 2) -> Snapshot:
+        """Make this snapshot the current one with a single rename, then prune old snapshots."""
+        for name, schema in ALL_TABLES.items():
+            directory = self.root / name
+            if not any(directory.glob("*.parquet")):
+                # Readers glob '<dataset>/*.parquet'; an empty part keeps that glob valid.
+                write_parquet(schema.empty_table(), directory / "part-empty.parquet", schema)
+            _fsync_dir(directory)
+        manifest = {**manifest, "sequence": self.sequence, "run_id": self.run_id}
+        (self.root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        _fsync_dir(self.root)
+
+        state = self.out_dir / STATE_DIR
+        tmp_link = state / f"current.{os.getpid()}.tmp"
+        if tmp_link.is_symlink():
+            tmp_link.unlink()
+        os.symlink(self.root.relative_to(state), tmp_link)
+        os.replace(tmp_link, state / "current")
+        _fsync_dir(state)
+        ensure_dataset_links(self.out_dir)
+        prune_snapshots(self.out_dir, keep=keep)
+        return Snapshot(root=self.root, manifest=manifest)
+
+    def abort(self) -> None:
+        """Throw the unfinished snapshot away."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def ensure_dataset_links(out_dir: Path) -> None:
+    """Point OUT/<dataset> at the current snapshot's copy, once per dataset."""
+    for name in DATASETS:
+        link = out_dir / name
+        target = Path(STATE_DIR) / "current" / name
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        if link.exists() and not link.is_symlink():
+            raise FileExistsError(f"{link} exists and is not a newsflow dataset link; move it away")
+        tmp = out_dir / f".{name}.{os.getpid()}.tmp"
+        if tmp.is_symlink():
+            tmp.unlink()
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+
+
+def prune_snapshots(out_dir: Path, *, keep: int) -> list[Path]:
+    """Delete snapshots beyond the newest `keep` committed ones, and any half-built one."""
+    snapshots_dir = out_dir / STATE_DIR / "snapshots"
+    current = current_snapshot(out_dir)
+    current_root = current.root if current else None
+    committed = sorted(
+        (p for p in snapshots_dir.iterdir() if (p / MANIFEST).is_file() and p != current_root),
+        reverse=True,
+    ) if snapshots_dir.is_dir() else []
+    retained = set(committed[: max(keep - 1, 0)])
+    if current_root:
+        retained.add(current_root)
+    removed = []
+    for path in snapshots_dir.iterdir() if snapshots_dir.is_dir() else []:
+        if path not in retained:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed

@@ -1,0 +1,102 @@
+"""Boilerplate: rules for page furniture, and repetition within one outlet across the corpus."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from tasks.boilerplate import (
+    boilerplate_sets,
+    candidate_hashes,
+    changed_groups,
+    classify,
+    paragraph_hash,
+    strip_rule_boilerplate,
+)
+from tasks.schemas import PARAGRAPH_STATE
+
+BODY = "Putin also praised the Chinese stance on Russia and reiterated Moscow's backing for China on Taiwan."
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "reason"),
+    [
+        ("SHARE THIS ARTICLE", "navigation"),
+        ("Back to top    Go to home page clear", "navigation"),
+        ("Share on Facebook | Share on Twitter | WhatsApp", "navigation"),
+        ("Go to home page", "navigation"),
+        ("ALSO READ: China ready to boost energy ties with Russia", "cross_link"),
+        ("Read more: Xi and Putin meet in Moscow", "cross_link"),
+        ("Press TV’s website can also be accessed at the following alternate addresses:", "mirror_notice"),
+        ("www.presstv.co.uk", "bare_url"),
+        ("https://example.org/news/1 www.example.net", "bare_url"),
+        ("4 hours ago", "relative_time"),
+        ("Updated 25 minutes ago", "relative_time"),
+        ("President Xi Jinping holds a meeting with Putin via video link on Friday. (PHOTO / XINHUA)", "caption"),
+        ("Xi and Putin pose for a photo in Samarkand. (Photo by AP)", "caption"),
+        ("Photo: Reuters", "caption"),
+        ("© 2023 Interfax. All rights reserved.", "copyright"),
+        ("News / China / Russia", "breadcrumb"),
+        ("Home > World > Asia", "breadcrumb"),
+    ],
+)
+def test_rules_recognise_page_furniture(paragraph, reason):
+    assert classify(paragraph).reason == reason
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        BODY,
+        "From Understanding to “Coping”",
+        "“We highly appreciate the balanced position of our Chinese friends,” Putin told Xi.",
+        "Share prices in Shanghai rose after the two leaders met, traders said.",
+        "Hence, it is critical that",
+    ],
+)
+def test_rules_keep_article_text(paragraph):
+    assert classify(paragraph).reason == ""
+
+
+def test_mirror_notice_names_the_outlet_and_footer_goes_with_it():
+    paragraphs = [BODY, BODY, "Press TV’s website can also be accessed at the following alternate addresses:",
+                  "www.presstv.co.uk", "SHARE THIS ARTICLE", "Press TV News Roku"]
+    kept, removed, outlet = strip_rule_boilerplate(paragraphs)
+    assert kept == [BODY, BODY] and removed == 4 and outlet == "Press TV"
+
+
+def test_short_lines_inside_the_article_are_not_footer():
+    paragraphs = ["Advertisement", BODY, "From Understanding to “Coping”", BODY]
+    kept, removed, _ = strip_rule_boilerplate(paragraphs)
+    assert kept == paragraphs[1:] and removed == 1
+
+
+def _state(rows):
+    return pa.Table.from_pylist(
+        [{"source_path": f"{i}.txt", "article_id": str(i), "boilerplate_group": group, "paragraph_hashes": hashes}
+         for i, (group, hashes) in enumerate(rows)],
+        schema=PARAGRAPH_STATE,
+    )
+
+
+def test_a_line_repeated_within_one_outlet_is_boilerplate_but_not_across_outlets():
+    footer = paragraph_hash("Follow the Daily Planet for more")
+    quote = paragraph_hash("A quote carried by three outlets")
+    state = _state([("outlet:A", [footer, quote]), ("outlet:A", [footer]), ("outlet:A", [footer]),
+                    ("outlet:B", [quote]), ("outlet:C", [quote])])
+    assert boilerplate_sets(state, min_articles=3) == {"outlet:A": frozenset({footer})}
+
+
+def test_changed_groups():
+    before = {"outlet:A": frozenset({1}), "outlet:B": frozenset({2})}
+    after = {"outlet:A": frozenset({1}), "outlet:C": frozenset({3})}
+    assert changed_groups(before, after) == {"outlet:B", "outlet:C"}
+
+
+def test_candidate_hashes_skip_long_and_quoted_paragraphs():
+    hashes = candidate_hashes(["Short footer", "Short footer", "“A short quote”", "x" * 300], max_chars=200)
+    assert hashes == [paragraph_hash("short   FOOTER")]
+
+
+def test_empty_state_has_no_boilerplate():
+    assert boilerplate_sets(PARAGRAPH_STATE.empty_table(), 3) == {}
