@@ -36,8 +36,10 @@ import argparse
 import bisect
 import hashlib
 import html
+import itertools
 import json
 import math
+import os
 import random
 import re
 import sys
@@ -55,6 +57,8 @@ BLOCK = 1000  # articles per routing block: one JSONL file per block
 JSONL_SLOTS = 100  # positions 0..99 of a shuffled block go to JSONL (10%)
 HTML_SLOTS = 50  # positions 100..149 go to HTML (5%)
 FOREIGN_RATE = 0.03
+FOREIGN_LANGS = ("de", "es", "fr", "ru")
+BODY_LOG_MEDIAN = math.log(2950)  # body length in characters is log-normal around this median
 EXACT_SHARE = 0.4  # of planted duplicates; the rest are near-duplicates
 NEAR_EDITS = ("word", "drop_paragraph", "rewrap", "quotes", "boilerplate")
 EPOCH = datetime(2022, 1, 1, tzinfo=timezone.utc)
@@ -374,64 +378,72 @@ FOREIGN_DATE_FORMATS = {"de": "dotted", "ru": "dotted", "fr": "fr", "es": "es"}
 
 # --------------------------------------------------------------------------- templates
 
-Template = tuple  # alternating literal text and slot names: ("lit", "SLOT", "lit", ...)
-_MARK = "\x00"
+# A template is a str.format string: "{C1}" is a cast slot, "{~said}" a synonym, "{#38}" a random number.
 _MONTH_DAY = re.compile(r"\b((?:January|February|March|April|May|June|July|August|September|October|November|"
                         r"December|Jan\.|Feb\.|Aug\.|Sept\.|Oct\.|Nov\.|Dec\.) )(\d{1,2})\b")
-_NUMBER = re.compile(r"(?<![\w\-.,])\d+(?:[.,]\d+)?(?![\w\-])")
-_BRACES = re.compile(r"\{(\w+)\}")
+_NUMBER = re.compile(r"(?<![\w\-.,{])\d+(?:[.,]\d+)?(?![\w\-])")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 def _mark_numbers(text: str) -> str:
     """Turn days after month names, years and other numbers into number slots."""
-    text = _MONTH_DAY.sub(lambda m: f"{m.group(1)}{_MARK}#D{_MARK}", text)
+    text = _MONTH_DAY.sub(lambda m: m.group(1) + "{#D}", text)
 
     def number(m: re.Match) -> str:
         digits = m.group()
-        if re.fullmatch(r"(?:19|20)\d\d", digits):
-            return f"{_MARK}#Y{digits}{_MARK}"
-        return f"{_MARK}#{digits}{_MARK}"
+        if _YEAR.fullmatch(digits):
+            return "{#Y" + digits + "}"
+        return "{#" + digits.replace(".", "p").replace(",", "c") + "}"  # "." would mean attribute access
 
     return _NUMBER.sub(number, text)
 
 
-def _compile(text: str, entity_pattern: re.Pattern | None = None, entities: dict | None = None,
-             synonym_pattern: re.Pattern | None = None) -> Template:
-    """Compile text with {SLOT} braces (and optionally seed names and synonym words) into a template."""
-    text = _mark_numbers(text)
-    if entity_pattern is not None:
-        text = entity_pattern.sub(lambda m: entities[m.group()], text)
-    text = _BRACES.sub(lambda m: f"{_MARK}{m.group(1)}{_MARK}", text)
-    if synonym_pattern is not None:
-        text = synonym_pattern.sub(lambda m: f"{_MARK}~{m.group()}{_MARK}", text)
-    return tuple(text.split(_MARK))
+def _compile(text: str) -> str:
+    """Compile hand-written text with {SLOT} braces into a template."""
+    return _mark_numbers(text)
 
 
 def _random_number(shape: str, year_shift: int, rng: random.Random) -> str:
-    """A random number shaped like the seed's ("#3" -> three digits, "#Y2013" -> shifted year)."""
+    """A random number shaped like the seed's ("#38" -> two digits, "#Y2013" -> year shifted with the article)."""
     if shape == "#D":
         return str(rng.randint(1, 28))
     if shape.startswith("#Y"):
         return str(int(shape[2:]) + year_shift)
-    whole, _, frac = re.split(r"([.,])", shape[1:]) + ["", ""] if "." in shape or "," in shape else (shape[1:], "", "")
-    if "." in shape or "," in shape:
-        whole, sep, frac = re.split(r"([.,])", shape[1:])
-    else:
-        sep = ""
-    low = 10 ** (len(whole) - 1) if len(whole) > 1 else 2
-    out = str(rng.randint(low, 10 ** len(whole) - 1))
-    if sep:
-        out += sep + "".join(str(rng.randint(0, 9)) for _ in frac)
-    return out
+    digits = shape[1:]
+    sep = "p" if "p" in digits else "c" if "c" in digits else ""
+    whole, _, frac = digits.partition(sep) if sep else (digits, "", "")
+    out = str(rng.randint(10 ** (len(whole) - 1) if len(whole) > 1 else 2, 10 ** len(whole) - 1))
+    if not sep:
+        return out
+    return out + ("." if sep == "p" else ",") + "".join(str(rng.randint(0, 9)) for _ in frac)
 
 
-def _fill(template: Template, cast: dict, rng: random.Random) -> str:
-    """Fill a template's slots from the article's cast; number slots get fresh random numbers."""
-    parts = list(template)
-    for k in range(1, len(parts), 2):
-        slot = parts[k]
-        parts[k] = _random_number(slot, cast["year_shift"], rng) if slot[0] == "#" else cast[slot]
-    return "".join(parts)
+class Cast(dict):
+    """Slot values of one article; a number slot ("#38") draws a fresh random number at each use."""
+
+    def __init__(self, rng: random.Random, year_shift: int):
+        super().__init__()
+        self.rng = rng
+        self.year_shift = year_shift
+        self._plain: dict | None = None
+
+    def __missing__(self, key: str) -> str:
+        if key[0] == "#":
+            return _random_number(key, self.year_shift, self.rng)
+        raise KeyError(key)
+
+    def fill(self, template: str) -> str:
+        """The template with its slots filled (formatting against a plain dict is twice as fast)."""
+        if "{#" in template:
+            return template.format_map(self)
+        if self._plain is None:  # every slot is set before the first fill
+            self._plain = dict(self)
+        return template.format_map(self._plain)
+
+
+def _pick(rng: random.Random, seq):
+    """A random element of seq; cheaper than rng.choice in the hot loops."""
+    return seq[int(rng.random() * len(seq))]
 
 
 # --------------------------------------------------------------------------- seeds
@@ -440,10 +452,10 @@ def _fill(template: Template, cast: dict, rng: random.Random) -> str:
 class SeedPool:
     """Templates cut from the seed articles: sentences, paragraphs as sentence ids, subheads, headlines."""
 
-    sentences: tuple
-    paragraphs: tuple
-    subheads: tuple
-    headlines: tuple
+    sentences: tuple  # templates
+    paragraphs: tuple  # tuples of sentence ids
+    subheads: tuple  # templates
+    headlines: tuple  # templates
 
 
 _RELATIVE = re.compile(r"\d+ (?:hours?|minutes?|days?) ago")
@@ -463,6 +475,17 @@ def _is_boilerplate(line: str) -> bool:
     )
 
 
+def _split_sentences(paragraph: str) -> list[str]:
+    """Split a paragraph into sentences, never inside a quotation."""
+    sentences, buffer = [], ""
+    for piece in _SENTENCE_END.split(paragraph):
+        buffer = f"{buffer} {piece}" if buffer else piece
+        if buffer.count("“") <= buffer.count("”") and buffer.count('"') % 2 == 0:
+            sentences.append(buffer)
+            buffer = ""
+    return sentences + [buffer] if buffer else sentences
+
+
 def load_seed_pool(seeds_dir: Path) -> SeedPool:
     """Read the seed articles and cut them into templates with names, numbers and synonyms as slots."""
     paths = sorted(seeds_dir.glob("*.txt"))
@@ -471,13 +494,13 @@ def load_seed_pool(seeds_dir: Path) -> SeedPool:
     names = sorted(SEED_ENTITIES, key=len, reverse=True)
     entity_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
     synonym_words = {w: group[0] for group in SYNONYMS for w in group}
-    synonym_pattern = re.compile(r"\b(?:" + "|".join(sorted(synonym_words, key=len, reverse=True)) + r")\b")
+    synonym_pattern = re.compile(r"(?<![{~])\b(?:" + "|".join(sorted(synonym_words, key=len, reverse=True)) + r")\b")
 
-    def compile_seed(text: str) -> Template:
-        marked = _compile(text, entity_pattern, SEED_ENTITIES, synonym_pattern)
+    def compile_seed(text: str) -> str:
+        text = _mark_numbers(text.replace("{", "{{").replace("}", "}}"))
+        text = entity_pattern.sub(lambda m: SEED_ENTITIES[m.group()], text)
         # several words of one synonym group share the group's slot
-        return tuple(p if k % 2 == 0 or not p.startswith("~") else "~" + synonym_words[p[1:]]
-                     for k, p in enumerate(marked))
+        return synonym_pattern.sub(lambda m: "{~" + synonym_words[m.group()] + "}", text)
 
     sentences, paragraphs, subheads, headlines = [], [], [], []
     for path in paths:
@@ -488,7 +511,7 @@ def load_seed_pool(seeds_dir: Path) -> SeedPool:
             if line.startswith("ALSO READ:"):
                 headlines.append(compile_seed(line.removeprefix("ALSO READ:").strip()))
                 continue
-            unfinished = not re.search(r"[.!?:”\"]$", line) and len(line) < 140
+            unfinished = not re.search(r"[.!?:][”\"]?$", line) and len(line) < 140
             if unfinished and at_top:
                 headlines.append(compile_seed(line))
                 continue
@@ -497,7 +520,7 @@ def load_seed_pool(seeds_dir: Path) -> SeedPool:
                 subheads.append(compile_seed(line))
                 continue
             ids = []
-            for sentence in _SENTENCE_END.split(_DATELINE.sub("", line)):
+            for sentence in _split_sentences(_DATELINE.sub("", line)):
                 ids.append(len(sentences))
                 sentences.append(compile_seed(sentence))
             paragraphs.append(tuple(ids))
@@ -757,6 +780,15 @@ def render_html(article: Article, outlet: Outlet, host: Outlet, published: datet
 
 # --------------------------------------------------------------------------- generator
 
+def _format_at(position: int, formats: tuple) -> str:
+    """Format of a shuffled block position: 10% JSONL, 5% HTML, the rest the first of txt, jsonl, html given."""
+    if "jsonl" in formats and position < JSONL_SLOTS:
+        return "jsonl"
+    if "html" in formats and JSONL_SLOTS <= position < JSONL_SLOTS + HTML_SLOTS:
+        return "html"
+    return next(f for f in FORMATS if f in formats)
+
+
 def _hash64(seed: int, index: int, salt: str) -> int:
     """A 64-bit hash of (seed, index, salt): the root of every per-article random choice."""
     return int.from_bytes(hashlib.blake2b(f"{seed}:{salt}:{index}".encode(), digest_size=8).digest(), "big")
@@ -779,12 +811,21 @@ class CorpusGenerator:
             self.by_lang.setdefault(outlet.lang, []).append(k)
         english = self.by_lang["en"]
         total = sum(self.outlets[k].weight for k in english)
-        self._cum_weights = list(_accumulate(self.outlets[k].weight / total for k in english))
+        self._cum_weights = list(itertools.accumulate(self.outlets[k].weight / total for k in english))
         self.foreign = {lang: tuple(_compile(s) for s in FOREIGN[lang]) for lang in FOREIGN}
         self.foreign_headlines = {lang: tuple(_compile(s) for s in FOREIGN_HEADLINES[lang]) for lang in FOREIGN}
         self.en_headlines = tuple(_compile(s) for s in EN_HEADLINES) + pool.headlines
         self.captions = tuple(_compile(s) for s in EN_CAPTIONS)
-        self._blocks: dict[int, tuple[list[int], dict[int, int]]] = {}
+        self._blocks: dict[tuple, tuple[list[str], dict[int, int]]] = {}
+        # precomputed slot values, so building an article's cast is a few dict updates
+        self._country_slots = [
+            [{"C" + n: name, "A" + n: adjective, "K" + n: capital, "L" + n + "F": self.leaders[c][0],
+              "L" + n: self.leaders[c][1]} for c, (name, adjective, capital) in enumerate(COUNTRIES)]
+            for n in "123"
+        ]
+        self._synonym_keys = tuple("~" + group[0] for group in SYNONYMS)
+        self._synonym_choices = tuple(itertools.product(*SYNONYMS))
+        self._paragraph_templates = tuple(" ".join(pool.sentences[s] for s in ids) for ids in pool.paragraphs)
 
     # ---- routing
 
@@ -793,35 +834,26 @@ class CorpusGenerator:
         k = bisect.bisect_right(self._run_starts, index) - 1
         return self.runs[k] if k >= 0 and index < self.runs[k].end else None
 
-    def _block(self, block_start: int) -> tuple[list[int], dict[int, int]]:
-        """Shuffled slot positions of a block and the 1-based JSONL line of each JSONL offset."""
-        if block_start not in self._blocks:
+    def _block(self, block_start: int, formats: tuple) -> tuple[list[str], dict[int, int]]:
+        """Format of each offset of a block and the 1-based JSONL line of each JSONL offset."""
+        key = (block_start, formats)
+        if key not in self._blocks:
             if len(self._blocks) > 64:
                 self._blocks.clear()
             positions = list(range(BLOCK))
             random.Random(_hash64(self.seed, block_start, "block")).shuffle(positions)
-            jsonl_offsets = [off for off, pos in enumerate(positions) if pos < JSONL_SLOTS]
-            self._blocks[block_start] = positions, {off: line for line, off in enumerate(jsonl_offsets, 1)}
-        return self._blocks[block_start]
+            fmts = [_format_at(pos, formats) for pos in positions]
+            jsonl_offsets = [off for off, fmt in enumerate(fmts) if fmt == "jsonl"]
+            self._blocks[key] = fmts, {off: line for line, off in enumerate(jsonl_offsets, 1)}
+        return self._blocks[key]
 
     def route(self, index: int) -> tuple[str, int, int]:
         """Format of article index, the first index of its block and its JSONL line (0 if not JSONL)."""
         run = self.run_of(index)
         block_start = run.start + (index - run.start) // BLOCK * BLOCK
-        positions, lines = self._block(block_start)
-        pos = positions[index - block_start]
-        if "jsonl" in run.formats and pos < JSONL_SLOTS:
-            return "jsonl", block_start, lines[index - block_start]
-        if "html" in run.formats and JSONL_SLOTS <= pos < JSONL_SLOTS + HTML_SLOTS:
-            return "html", block_start, 0
-        fmt = next(f for f in ("txt", "jsonl", "html") if f in run.formats)
-        if fmt == "jsonl" and pos >= JSONL_SLOTS:  # no txt: the remainder goes to JSONL too
-            return "jsonl", block_start, self._all_jsonl_line(block_start, index)
-        return fmt, block_start, 0
-
-    def _all_jsonl_line(self, block_start: int, index: int) -> int:
-        """JSONL line when a run writes no .txt: every article of the block is a record, in index order."""
-        return index - block_start + 1
+        fmts, lines = self._block(block_start, run.formats)
+        offset = index - block_start
+        return fmts[offset], block_start, lines.get(offset, 0)
 
     def location(self, index: int, headline: str, host: int, published: datetime) -> Location:
         """Storage location of article index published by outlets[host]."""
@@ -846,7 +878,8 @@ class CorpusGenerator:
         if not self._dup_candidate(index):
             return None
         rng = random.Random(_hash64(self.seed, index, "source"))
-        j = max(0, index - 1 - int(rng.expovariate(1 / 400)))
+        back = int(rng.expovariate(1 / 400))
+        j = index - 1 - back if back < index else rng.randrange(index) if index else -1
         while j >= 0 and (self.run_of(j) is None or self._dup_candidate(j)):
             j -= 1
         return j if j >= 0 else None
@@ -858,83 +891,98 @@ class CorpusGenerator:
         rng = random.Random(_hash64(self.seed, index, "article"))
         lang = "en"
         if rng.random() < FOREIGN_RATE:
-            lang = rng.choice(sorted(FOREIGN))
+            lang = _pick(rng, FOREIGN_LANGS)
         if lang == "en":
             outlet = self.by_lang["en"][min(bisect.bisect_left(self._cum_weights, rng.random()),
                                             len(self._cum_weights) - 1)]
         else:
-            outlet = rng.choice(self.by_lang[lang])
-        published = EPOCH + timedelta(minutes=rng.randrange(SPAN_SECONDS // 60))
+            outlet = _pick(rng, self.by_lang[lang])
+        published = EPOCH + timedelta(minutes=int(rng.random() * (SPAN_SECONDS // 60)))
         cast = self._cast(rng, published)
         if lang == "en":
-            headline = _fill(rng.choice(self.en_headlines), cast, rng)
-            also = tuple(_fill(rng.choice(self.en_headlines), cast, rng) for _ in range(3))
+            headline = cast.fill(_pick(rng, self.en_headlines))
+            also = tuple(cast.fill(_pick(rng, self.en_headlines)) for _ in range(3))
             paragraphs = self._english_body(rng, cast)
-            caption = _fill(rng.choice(self.captions), cast, rng)
+            caption = cast.fill(_pick(rng, self.captions))
         else:
-            headline = _fill(rng.choice(self.foreign_headlines[lang]), cast, rng)
-            also = tuple(_fill(rng.choice(self.foreign_headlines[lang]), cast, rng) for _ in range(2))
+            headline = cast.fill(_pick(rng, self.foreign_headlines[lang]))
+            also = tuple(cast.fill(_pick(rng, self.foreign_headlines[lang])) for _ in range(2))
             paragraphs = self._foreign_body(rng, cast, lang)
             caption = None
         sections = LABELS[lang]["sections"]
         return Article(
             lang=lang, outlet=outlet, headline=headline, published=published, paragraphs=paragraphs,
             also_read=also, caption=caption,
-            crumbs=(cast["C1"], cast["C2"], rng.choice(sections), rng.choice(sections)),
-            relative_hours=rng.randint(1, 23), dateline_city=cast["K1"],
+            crumbs=(cast["C1"], cast["C2"], _pick(rng, sections), _pick(rng, sections)),
+            relative_hours=1 + int(rng.random() * 23), dateline_city=cast["K1"],
         )
 
-    def _cast(self, rng: random.Random, published: datetime) -> dict:
+    def _cast(self, rng: random.Random, published: datetime) -> Cast:
         """Per-article values for every template slot: countries, leaders, names, synonyms."""
-        c1, c2, c3 = rng.sample(range(len(COUNTRIES)), 3)
-        org, org_abbr = rng.choice(ORGS)
-        city, country = rng.choice(VENUES)
-        cast = {"year_shift": published.year - 2022, "ORG": org, "ORGA": org_abbr, "VC": city, "VN": country,
-                "TOPIC": rng.choice(TOPICS), "AGENCY": rng.choice(AGENCIES),
-                "DATE": f"{MONTHS[published.month - 1]} {published.day}, {published.year}",
-                "WEEKDAY": WEEKDAYS[published.weekday()]}
+        rand = rng.random
+        cast = Cast(rng, published.year - 2022)
+        n_countries = len(COUNTRIES)
+        c1 = int(rand() * n_countries)
+        c2 = (c1 + 1 + int(rand() * (n_countries - 1))) % n_countries
+        c3 = c1
+        while c3 in (c1, c2):
+            c3 = int(rand() * n_countries)
+        for slots, c in zip(self._country_slots, (c1, c2, c3)):
+            cast.update(slots[c])
+        for n in "123":
+            cast["P" + n] = f"{_pick(rng, FIRST_NAMES)} {_pick(rng, LAST_NAMES)}"
+        cast["ORG"], cast["ORGA"] = _pick(rng, ORGS)
+        cast["VC"], cast["VN"] = _pick(rng, VENUES)
+        cast["TOPIC"] = _pick(rng, TOPICS)
+        cast["AGENCY"] = _pick(rng, AGENCIES)
         cast["AGENCYUP"] = cast["AGENCY"].upper()
-        for n, c in (("1", c1), ("2", c2), ("3", c3)):
-            cast["C" + n], cast["A" + n], cast["K" + n] = COUNTRIES[c]
-            cast["L" + n + "F"], cast["L" + n] = self.leaders[c]
-            cast["P" + n] = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        for group in SYNONYMS:
-            cast["~" + group[0]] = rng.choice(group)
+        cast["DATE"] = f"{MONTHS[published.month - 1]} {published.day}, {published.year}"
+        cast["WEEKDAY"] = WEEKDAYS[published.weekday()]
+        cast.update(zip(self._synonym_keys, _pick(rng, self._synonym_choices)))
         return cast
 
-    def _english_body(self, rng: random.Random, cast: dict) -> tuple:
-        """Body paragraphs recombined from seed paragraphs, sentence groups and subheads."""
-        pool = self.pool
-        target = min(12000, max(900, rng.lognormvariate(math.log(3150), 0.35)))
-        used: set[int] = set()
-        paragraphs, size = [], 0
+    def _english_body(self, rng: random.Random, cast: Cast) -> tuple:
+        """Body paragraphs recombined from whole seed paragraphs, sentence pairs/triples and subheads."""
+        rand, fill = rng.random, cast.fill
+        sentences, seed_paragraphs, joined = self.pool.sentences, self.pool.paragraphs, self._paragraph_templates
+        subheads = self.pool.subheads
+        n_sentences, n_paragraphs = len(sentences), len(seed_paragraphs)
+        target = min(12000, max(900, rng.lognormvariate(BODY_LOG_MEDIAN, 0.35)))
+        used = bytearray(n_sentences)
+        is_used = used.__getitem__
+        paragraphs, size, n_used = [], 0, 0
         for _ in range(400):
-            if size >= target or len(used) >= len(pool.sentences) - 3:
+            if size >= target or n_used >= n_sentences - 3:
                 break
-            roll = rng.random()
-            if roll < 0.04 and pool.subheads and paragraphs:
-                text = _fill(rng.choice(pool.subheads), cast, rng)
-            else:
-                if roll < 0.45:
-                    ids = rng.choice(pool.paragraphs)
-                else:
-                    ids = rng.sample(range(len(pool.sentences)), rng.choice((1, 2, 2, 3)))
-                if used.intersection(ids):
-                    continue
-                used.update(ids)
-                text = " ".join(_fill(pool.sentences[s], cast, rng) for s in ids)
+            roll = rand()
+            if roll < 0.41:  # a whole seed paragraph
+                k = int(rand() * n_paragraphs)
+                ids = seed_paragraphs[k]
+                template = joined[k]
+            elif roll < 0.45 and paragraphs and subheads:
+                paragraphs.append(fill(subheads[int(rand() * len(subheads))]))
+                continue
+            else:  # one to three random sentences
+                ids = {int(rand() * n_sentences) for _ in range(1 + int(rand() * 3))}
+                template = None
+            if any(map(is_used, ids)):
+                continue
+            for s in ids:
+                used[s] = 1
+            n_used += len(ids)
+            text = fill(template or " ".join([sentences[s] for s in ids]))
             paragraphs.append(text)
             size += len(text) + 2
         return tuple(paragraphs)
 
-    def _foreign_body(self, rng: random.Random, cast: dict, lang: str) -> tuple:
+    def _foreign_body(self, rng: random.Random, cast: Cast, lang: str) -> tuple:
         """Body paragraphs of one to three sentences drawn without repetition from the language's pool."""
         sentences = self.foreign[lang]
         order = rng.sample(range(len(sentences)), rng.randint(9, 20))
         paragraphs = []
         while order:
-            take = min(len(order), rng.choice((1, 2, 2, 3)))
-            paragraphs.append(" ".join(_fill(sentences[s], cast, rng) for s in order[:take]))
+            take = min(len(order), _pick(rng, (1, 2, 2, 3)))
+            paragraphs.append(cast.fill(" ".join([sentences[s] for s in order[:take]])))
             order = order[take:]
         return tuple(paragraphs)
 
@@ -992,14 +1040,6 @@ class CorpusGenerator:
         return replace(original, paragraphs=tuple(paragraphs)), f"word '{old}' -> '{new}' in paragraph {k + 1}"
 
 
-def _accumulate(values):
-    """Running sums of values."""
-    total = 0.0
-    for v in values:
-        total += v
-        yield total
-
-
 # --------------------------------------------------------------------------- writing
 
 @dataclass
@@ -1016,19 +1056,23 @@ class Stats:
     by_format: dict | None = None
 
 
-def _write_new(path: Path, data: bytes, made_dirs: set) -> None:
+def _write_new(out_dir: str, rel_path: str, data: bytes, made_dirs: set) -> None:
     """Write a file that must not exist yet, creating its directory once."""
-    parent = path.parent
+    parent = rel_path.rpartition("/")[0]
     if parent not in made_dirs:
-        parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.join(out_dir, parent), exist_ok=True)
         made_dirs.add(parent)
-    with open(path, "xb") as f:
-        f.write(data)
+    fd = os.open(os.path.join(out_dir, rel_path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def generate(gen: CorpusGenerator, out_dir: Path, start: int, end: int, truth_file) -> Stats:
     """Write articles start..end-1 under out_dir and their planted duplicates to truth_file."""
     stats = Stats(by_format={f: 0 for f in FORMATS})
+    root = str(out_dir)
     made_dirs: set = set()
     pending: list[str] = []  # JSONL lines of the current block, in line order
     pending_path = None
@@ -1036,7 +1080,7 @@ def generate(gen: CorpusGenerator, out_dir: Path, start: int, end: int, truth_fi
     def flush() -> None:
         if pending:
             data = "".join(pending).encode()
-            _write_new(out_dir / pending_path, data, made_dirs)
+            _write_new(root, pending_path, data, made_dirs)
             stats.disk_bytes += len(data)
             stats.files += 1
             pending.clear()
@@ -1062,7 +1106,7 @@ def generate(gen: CorpusGenerator, out_dir: Path, start: int, end: int, truth_fi
             if loc.fmt == "html":
                 text = render_html(article, gen.outlets[article.outlet], gen.outlets[host], published, loc.url)
             data = text.encode()
-            _write_new(out_dir / loc.path, data, made_dirs)
+            _write_new(root, loc.path, data, made_dirs)
             stats.disk_bytes += len(data)
             stats.files += 1
         if planted:

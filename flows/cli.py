@@ -87,11 +87,11 @@ def format_summary(summary: dict) -> str:
     lines.append(f"  written this run: {summary['articles_written']} articles, {summary['rejected_written']} rejected"
                  + (f" ({', '.join(f'{k}: {v}' for k, v in summary['rejected_by_reason'].items())})"
                     if summary["rejected_by_reason"] else ""))
-    if summary["snapshot"]:
+    if summary["snapshot_written"]:
         lines.append(f"  datasets now: {summary['total_articles']} articles in {summary['out_dir']}/articles, "
                      f"{summary['total_rejected']} in {summary['out_dir']}/rejected (snapshot {summary['snapshot']})")
     else:
-        lines.append("  nothing new: datasets unchanged")
+        lines.append(f"  nothing new: datasets unchanged ({summary['total_articles'] or 0} articles in {summary['out_dir']}/articles)")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items())
     lines.append(f"  time: {summary['seconds_total']:.2f}s ({stages})")
     return "\n".join(lines)

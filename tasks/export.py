@@ -120,6 +120,7 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "languages": dict(languages.most_common()),
         "boilerplate_groups_changed": sorted(boilerplate.changed_groups) if boilerplate else [],
         "snapshot": snapshot.root.name if snapshot else None,
+        "snapshot_written": bool(parsed or run.changes.deleted or run.refresh_reason),
         "total_articles": totals.get("articles"),
         "total_rejected": totals.get("rejected"),
         "seconds_by_stage": {k: round(v, 3) for k, v in run.timings.items()},

@@ -9,16 +9,13 @@ import trafilatura
 from dateutil.parser import isoparse
 from trafilatura.xml import xmltotxt
 
-# Measured with bench/html_extraction.py. Comments are readers', not the article's; tables
-# add recall; deduplicate lowers F1 and keeps a process-wide cache, making output history-dependent.
+# Measured with bench/html_extraction.py. Comments are readers', not the article's; tables add
+# recall; deduplicate lowers F1 and keeps a process-wide cache, so output would depend on history.
 _SETTINGS: dict[str, bool] = {"include_comments": False, "include_tables": True, "deduplicate": False}
-# Skipping the fallback extractors ("fast") is quicker and no worse for balanced/recall,
+# Skipping trafilatura's fallback extractors ("fast") is quicker and no worse for balanced/recall,
 # but under favor_precision it empties several real articles.
-_FAVOR = {
-    "balanced": {"fast": True},
-    "precision": {"favor_precision": True, "fast": False},
-    "recall": {"favor_recall": True, "fast": True},
-}
+_FAVOR = {"balanced": {"fast": True}, "recall": {"favor_recall": True, "fast": True},
+          "precision": {"favor_precision": True, "fast": False}}
 # Most specific publication-date keys first; "date" alone is often a modified date.
 _DATE_KEYS = (
     "article:published_time", "article:published", "og:article:published_time", "og:published_time",
@@ -26,13 +23,13 @@ _DATE_KEYS = (
     "publish-date", "pubdate", "dc.date.issued", "dcterms.issued", "dcterms.created", "dc.date", "date",
 )
 _AUTHOR_KEYS = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
-# Full calendar date required so year-only or basic-format numbers are not taken as dates.
+# A full calendar date is required so year-only or basic-format numbers are not taken as dates.
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Last resort: first <time datetime>, skipping linked teasers/mastheads and "updated" stamps.
-_FIRST_TIME = (
-    "(//time[@datetime][not(ancestor::a)][not(contains(concat(@class, @itemprop, ../@class), 'updat')"
-    " or contains(concat(@class, @itemprop, ../@class), 'modif'))])[1]/@datetime"
-)
+_FIRST_TIME = ("(//time[@datetime][not(ancestor::a)][not(contains(concat(@class, @itemprop, ../@class),"
+               " 'updat') or contains(concat(@class, @itemprop, ../@class), 'modif'))])[1]/@datetime")
+_MIN_CHARS = 100  # less is a menu/404/cookie notice (shortest benchmark article: 427); CJK lacks spaces
+_NO_METADATA = dict.fromkeys(("title", "published", "outlet", "url", "author"))
 
 
 @dataclass(frozen=True)
@@ -64,18 +61,16 @@ def _name(value: object, ids: dict) -> str | None:
 
 def _iso(value: str | None) -> str | None:
     """Return value unchanged if it is an ISO-8601 date(-time), else None."""
-    value = _clean(value)
     try:
-        return value if value and _ISO_DATE.match(value) and isoparse(value) else None
+        return value if _ISO_DATE.match(value := _clean(value) or "") and isoparse(value) else None
     except (ValueError, OverflowError):
         return None
 
 
 def _http_url(value: str | None) -> str | None:
     """Return value if it is an absolute http(s) URL, else None."""
-    value = _clean(value)
-    parts = urlsplit(value) if value else None
-    return value if parts and parts.scheme in ("http", "https") and parts.netloc else None
+    parts = urlsplit(value := _clean(value) or "")
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _json_ld(tree) -> tuple[dict, dict]:
@@ -84,7 +79,7 @@ def _json_ld(tree) -> tuple[dict, dict]:
     for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             data = json.loads(script)
-        except ValueError:  # broken JSON-LD is common; skip it
+        except (ValueError, RecursionError):  # broken or absurdly nested JSON-LD: skip it
             continue
         items += data if isinstance(data, list) else [data]
     items += [g for d in items if isinstance(d, dict) for g in d.get("@graph") or []]
@@ -105,16 +100,16 @@ def _metadata(tree) -> dict:
     ld, ids = _json_ld(tree)
     dates = [meta.get(k) for k in _DATE_KEYS] + [_clean(ld.get("datePublished"))]
     dates += tree.xpath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
-    dates += tree.xpath(_FIRST_TIME)
     authors = [_name(ld.get("author"), ids)] + [meta.get(k) for k in _AUTHOR_KEYS]
     titles = [meta.get("og:title"), meta.get("twitter:title"), _clean(ld.get("headline"))]
+    publisher = tree.xpath('//*[@itemprop="publisher"]//*[@itemprop="name"]/@content')  # microdata
     return {
-        "published": next(filter(None, map(_iso, dates)), None),
+        "published": next(filter(None, map(_iso, dates + tree.xpath(_FIRST_TIME))), None),
         # article:author is often a profile URL, not a name; NYT-style "byl" starts with "By "
         "author": next((re.sub(r"(?i)^by\s+", "", a) for a in authors if a and not _http_url(a)), None),
         "title": next(filter(None, titles), None) or _clean(tree.findtext(".//head/title")),
         "outlet": meta.get("og:site_name") or _name(ld.get("publisher"), ids)
-        or _clean(next(iter(tree.xpath('//*[@itemprop="publisher"]//*[@itemprop="name"]/@content')), None)),
+        or _clean(next(iter(publisher), None)),
         "url": _http_url(next(iter(tree.xpath('//link[@rel="canonical"]/@href')), None))
         or _http_url(meta.get("og:url")),
     }
@@ -125,26 +120,22 @@ def _body_text(tree, favor: str) -> str | None:
     doc = trafilatura.bare_extraction(tree, output_format="python", **{**_FAVOR[favor], **_SETTINGS})
     if doc is None or doc.body is None:
         return None
-    blocks = (xmltotxt(block, False).strip() for block in doc.body)
-    return "\n\n".join(b for b in blocks if b) or None
-
-
-def _safely(func, *args):
-    """Call func(*args), turning any exception into None."""
-    try:
-        return func(*args)
-    except Exception:  # hostile markup can trip lxml, JSON-LD or trafilatura internals
-        return None
+    text = "\n\n".join(b for b in (xmltotxt(block, False).strip() for block in doc.body) if b)
+    # trafilatura's baseline rescue returns any text a page has (menus, 404 or cookie notices)
+    return text if len(text) >= _MIN_CHARS else None
 
 
 def extract_html(markup: str, *, favor: str = "balanced") -> HtmlArticle:
     """Extract article text and metadata; never raises on bad markup (text=None instead)."""
     if favor not in _FAVOR:
         raise ValueError(f"favor must be one of {sorted(_FAVOR)}, not {favor!r}")
-    # lxml rejects lone surrogates, e.g. from bytes decoded with errors="surrogateescape"
-    tree = _safely(lambda: trafilatura.load_html(markup.encode("utf-8", "replace").decode("utf-8")))
-    if tree is None:
-        return HtmlArticle(None, None, None, None, None, None)
-    # Parsed once: bare_extraction works on its own copy, so metadata may read the same tree.
-    fields = _safely(_metadata, tree) or dict.fromkeys(("title", "published", "outlet", "url", "author"))
-    return HtmlArticle(text=_safely(_body_text, tree, favor), **fields)
+    text, fields = None, _NO_METADATA
+    try:  # hostile markup can trip lxml, JSON-LD or trafilatura internals: keep what was found
+        # lxml rejects lone surrogates, e.g. from bytes decoded with errors="surrogateescape"
+        tree = trafilatura.load_html(markup.encode("utf-8", "replace").decode("utf-8"))
+        if tree is not None:  # bare_extraction works on its own copy, so the tree is parsed once
+            text = _body_text(tree, favor)
+            fields = _metadata(tree)
+    except Exception:
+        pass
+    return HtmlArticle(text, **fields)

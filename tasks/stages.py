@@ -66,7 +66,7 @@ def parse(run: Run, files: list[RawFile], label: str) -> list[ParseResult]:
     """Read, decode and parse files in batches over worker processes."""
     builder = run.snapshot()
     previous = {}
-    if label == "changes" and run.files_state.num_rows:
+    if label == "changes" and run.refresh_reason is None and run.files_state.num_rows:
         previous = dict(zip(run.files_state.column("source_path").to_pylist(),
                             run.files_state.column("source_hash").to_pylist()))
     batches = chunk(files, run.config.batch_size)

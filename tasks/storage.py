@@ -203,6 +203,7 @@ class SnapshotBuilder:
         (self.root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         _fsync_dir(self.root)
 
+        ensure_dataset_links(self.out_dir)  # before the swap: a failure here leaves the old snapshot current
         state = self.out_dir / STATE_DIR
         tmp_link = state / f"current.{os.getpid()}.tmp"
         if tmp_link.is_symlink():
@@ -210,7 +211,6 @@ class SnapshotBuilder:
         os.symlink(self.root.relative_to(state), tmp_link)
         os.replace(tmp_link, state / "current")
         _fsync_dir(state)
-        ensure_dataset_links(self.out_dir)
         prune_snapshots(self.out_dir, keep=keep)
         return Snapshot(root=self.root, manifest=manifest)
 

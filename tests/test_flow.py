@@ -1,0 +1,178 @@
+"""End to end: the Prefect flow on real files, read back with DuckDB, pyarrow, polars and pandas."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow.dataset as ds
+import pytest
+
+from flows.pipeline import newsflow
+from tasks.config import PipelineConfig
+from tasks.schemas import ARTICLES, REJECTED
+from tasks.storage import STATE_DIR, current_snapshot
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+PROSE = ("The two leaders met on the sidelines of the summit in Samarkand and discussed trade, energy and "
+         "security, officials said after the talks, which lasted more than two hours on Thursday.")
+VOLATILE = {"ingested_at", "seen_at"}
+
+
+def _run(raw: Path, out: Path, **settings) -> dict:
+    return newsflow(PipelineConfig(raw_dir=str(raw), out_dir=str(out), workers=1, **settings))
+
+
+def _articles(out: Path) -> list[dict]:
+    return sorted(ds.dataset(out / "articles").to_table().to_pylist(), key=lambda r: (r["source_path"], r["record_index"] or 0))
+
+
+def _rejected(out: Path) -> list[tuple]:
+    rows = ds.dataset(out / "rejected").to_table().to_pylist()
+    return sorted((r["source_path"], r["record_index"] or 0, r["reason"]) for r in rows)
+
+
+def _stable(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in VOLATILE} for row in rows]
+
+
+def _tree(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "lock"}
+
+
+def test_seeds_become_articles_readable_everywhere_and_a_rerun_writes_nothing(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    summary = _run(seed_corpus, out)
+    assert (summary["files_new"], summary["articles_written"], summary["rejected_written"]) == (5, 5, 0)
+
+    assert ds.dataset(out / "articles").schema.remove_metadata() == ARTICLES.remove_metadata()
+    assert ds.dataset(out / "rejected").schema.remove_metadata() == REJECTED.remove_metadata()
+    glob = f"{out}/articles/**/*.parquet"
+    assert duckdb.sql(f"select count(distinct article_id), min(language), max(language) from read_parquet('{glob}')").fetchall() == [(5, "en", "en")]
+    assert pl.scan_parquet(glob).select(pl.len()).collect().item() == 5
+    assert pd.read_parquet(out / "articles").shape == (5, len(ARTICLES))
+    texts = {r["source_path"]: r["text"] for r in _articles(out)}
+    assert "SHARE THIS ARTICLE" not in texts["000_00d65d564b3f9c64.txt"]
+    assert "ALSO READ" not in texts["002_cd11cc6e04f149dc.txt"]
+    assert "Go to home page" not in texts["003_d3a86075f0c03d3e.txt"]
+    assert "“China is willing to make efforts with Russia" in texts["003_d3a86075f0c03d3e.txt"]  # quotes kept
+
+    before = _tree(out)
+    again = _run(seed_corpus, out)
+    assert (again["files_unchanged"], again["articles_written"], again["snapshot_written"]) == (5, 0, False)
+    assert _tree(out) == before
+
+
+def test_add_change_delete_and_touch(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    _run(seed_corpus, out)
+    first = {r["source_path"]: r for r in _articles(out)}
+
+    (seed_corpus / "wire").mkdir()
+    (seed_corpus / "wire" / "feed.jsonl").write_text(
+        json.dumps({"text": PROSE, "title": "Leaders meet", "outlet": "Wire", "published": "2022-09-15T08:00:00Z"})
+        + "\n{\"text\": \"cut off\n" + json.dumps({"text": PROSE + " Both sides called it productive."}) + "\n"
+    )
+    changed = seed_corpus / "004_73de68f7b28712c7.txt"
+    changed.write_text(changed.read_text() + "\n\nA correction was appended to this article later on the same day.\n")
+    (seed_corpus / "001_37a63de380ce9ca2.txt").unlink()
+    (seed_corpus / "empty.txt").write_bytes(b"")
+    (seed_corpus / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(64))
+
+    summary = _run(seed_corpus, out)
+    assert (summary["files_new"], summary["files_changed"], summary["files_deleted"]) == (3, 1, 1)
+    rows = _articles(out)
+    by_path = {r["source_path"]: r for r in rows if r["record_index"] is None}
+    assert "001_37a63de380ce9ca2.txt" not in by_path
+    assert by_path["004_73de68f7b28712c7.txt"]["article_id"] != first["004_73de68f7b28712c7.txt"]["article_id"]
+    assert by_path["004_73de68f7b28712c7.txt"]["text"].endswith("later on the same day.")
+    for unchanged in ("000_00d65d564b3f9c64.txt", "002_cd11cc6e04f149dc.txt"):
+        assert by_path[unchanged] == first[unchanged]  # same id, same values, same ingested_at
+    wire = [r for r in rows if r["source_path"] == "wire/feed.jsonl"]
+    assert [(r["record_index"], r["outlet"]) for r in wire] == [(1, "Wire"), (3, None)]
+    assert _rejected(out) == [("empty.txt", 0, "empty"), ("photo.txt", 0, "binary"), ("wire/feed.jsonl", 2, "malformed_record")]
+
+    # A touched file (new mtime, same bytes) is not reprocessed.
+    snapshot = current_snapshot(out).root.name
+    os.utime(seed_corpus / "000_00d65d564b3f9c64.txt", ns=(1, 1))
+    touched = _run(seed_corpus, out)
+    assert (touched["files_touched_unchanged"], touched["articles_written"]) == (1, 0)
+    assert _stable(_articles(out)) == _stable(rows)
+    assert current_snapshot(out).root.name != snapshot  # only the file state moved on
+    assert _run(seed_corpus, out)["snapshot_written"] is False
+
+
+def _outlet_article(number: int) -> str:
+    return (f"Planet headline number {number}\n\n{PROSE} Story {number} adds its own detail.\n\n"
+            f"{PROSE.replace('Thursday', 'Friday')} Number {number}.\n\nSubscribe to the Daily Planet digest\n")
+
+
+def test_outlet_boilerplate_found_incrementally_matches_a_full_refresh(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "planet").mkdir(parents=True)
+    out = tmp_path / "out"
+    for number in (1, 2):
+        (raw / "planet" / f"{number}.txt").write_text(_outlet_article(number))
+    _run(raw, out)
+    assert all("Daily Planet digest" in r["text"] for r in _articles(out))  # two sightings are not enough
+
+    (raw / "planet" / "3.txt").write_text(_outlet_article(3))
+    summary = _run(raw, out)
+    assert summary["files_reprocessed_for_boilerplate"] == 2
+    incremental = _articles(out)
+    assert len(incremental) == 3 and not any("Daily Planet digest" in r["text"] for r in incremental)
+
+    full = tmp_path / "full"
+    _run(raw, full)
+    assert _stable(_articles(full)) == _stable(incremental)
+
+    (raw / "planet" / "3.txt").unlink()  # back under the threshold: the footer is text again
+    _run(raw, out)
+    assert all("Daily Planet digest" in r["text"] for r in _articles(out))
+
+
+def test_full_refresh_and_version_change_reprocess_everything(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    _run(seed_corpus, out)
+    rows = _stable(_articles(out))
+    assert _run(seed_corpus, out, full_refresh=True)["articles_written"] == 5
+    manifest_path = current_snapshot(out).root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "pipeline_version": "0.0.1"}))
+    summary = _run(seed_corpus, out)
+    assert summary["refresh_reason"].startswith("pipeline version changed") and summary["articles_written"] == 5
+    assert _stable(_articles(out)) == rows
+    assert len(list((out / STATE_DIR / "snapshots").iterdir())) == 2
+
+
+def test_a_failed_run_leaves_the_previous_datasets_intact(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    _run(seed_corpus, out)
+    rows = _articles(out)
+    current = current_snapshot(out).root
+    shutil.copy(seed_corpus / "000_00d65d564b3f9c64.txt", seed_corpus / "copy.txt")
+    (out / "rejected").unlink()
+    (out / "rejected").mkdir()  # a user's directory where a dataset link belongs: commit must refuse
+    state = newsflow(PipelineConfig(raw_dir=str(seed_corpus), out_dir=str(out), workers=1), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(FileExistsError, match="is not a newsflow dataset link"):
+        state.result()
+    assert current_snapshot(out).root == current and _articles(out) == rows
+    (out / "rejected").rmdir()
+    assert _run(seed_corpus, out)["articles_written"] == 1  # the next run completes the work
+
+
+def test_batches_on_worker_processes_give_the_same_datasets(seed_corpus, tmp_path):
+    serial = tmp_path / "serial"
+    _run(seed_corpus, serial)
+    parallel = tmp_path / "parallel"
+    summary = newsflow(PipelineConfig(raw_dir=str(seed_corpus), out_dir=str(parallel), workers=2, batch_size=2))
+    assert summary["articles_written"] == 5
+    assert _stable(_articles(parallel)) == _stable(_articles(serial))
+    assert len(current_snapshot(parallel).part_files("articles")) == 3  # one part per batch

@@ -1,0 +1,79 @@
+"""Normalisation: corpus boilerplate removal, final text and deterministic language detection."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pytest
+
+from tasks.boilerplate import paragraph_hash
+from tasks.config import NormaliseConfig, PipelineConfig
+from tasks.normalise import detect_language, finish_articles
+from tasks.schemas import ARTICLES, PARSED
+
+NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
+EN = "China stands ready to further deepen its strategic cooperation with Russia, the president said on Wednesday."
+TEXTS = {
+    "en": EN * 3,
+    "de": "Der chinesische Präsident hat am Mittwoch in Moskau den russischen Präsidenten getroffen und über die Zusammenarbeit beider Länder gesprochen. " * 2,
+    "fr": "Le président chinois a rencontré mercredi à Moscou son homologue russe pour parler de la coopération entre les deux pays. " * 2,
+    "ru": "Президент Китая встретился в среду в Москве с президентом России и обсудил сотрудничество двух стран. " * 2,
+}
+
+
+@pytest.mark.parametrize("code", sorted(TEXTS))
+def test_language_is_detected_the_same_way_every_time(code):
+    results = {detect_language(TEXTS[code], NormaliseConfig()) for _ in range(5)}
+    (language,) = results
+    assert language.code == code and language.reliable and language.score > 0.9
+
+
+def test_short_text_is_flagged_unreliable():
+    language = detect_language("Xi met Putin.", NormaliseConfig())
+    assert not language.reliable
+
+
+def test_text_without_letters_has_no_language():
+    language = detect_language("12345 --- 678", NormaliseConfig())
+    assert (language.code, language.reliable) == (None, False)
+
+
+def _parsed(paragraphs: list[str], group: str = "outlet:A") -> pa.Table:
+    return pa.Table.from_pylist([{
+        "article_id": "id1", "source_path": "a.txt", "record_index": None, "source_format": "txt",
+        "source_hash": "h", "encoding": "utf-8", "outlet": "A", "url": None, "title": "T", "published_at": None,
+        "published_raw": None, "dateline": None, "paragraphs": paragraphs, "n_rule_removed": 2,
+        "boilerplate_group": group, "paragraph_hashes": [],
+    }], schema=PARSED)
+
+
+def test_finish_removes_outlet_boilerplate_and_builds_the_article_row():
+    footer = "Follow us for more news from A"
+    articles, rejected = finish_articles(_parsed([EN, footer, EN]), {"outlet:A": frozenset({paragraph_hash(footer)})},
+                                         {}, PipelineConfig(), NOW)
+    assert rejected.num_rows == 0 and articles.schema == ARTICLES
+    (row,) = articles.to_pylist()
+    assert row["text"] == EN + "\n\n" + EN
+    assert (row["n_paragraphs"], row["n_boilerplate_removed"], row["language"]) == (2, 3, "en")
+    assert row["ingested_at"] == NOW
+
+
+def test_boilerplate_of_another_outlet_is_left_alone():
+    footer = "Follow us for more news from A"
+    articles, _ = finish_articles(_parsed([EN, footer], group="outlet:B"), {"outlet:A": frozenset({paragraph_hash(footer)})},
+                                  {}, PipelineConfig(), NOW)
+    assert articles.column("n_paragraphs").to_pylist() == [2]
+
+
+def test_an_article_that_was_only_boilerplate_is_rejected():
+    footer = "Follow us for more news from A"
+    articles, rejected = finish_articles(_parsed([footer]), {"outlet:A": frozenset({paragraph_hash(footer)})},
+                                         {}, PipelineConfig(), NOW)
+    assert articles.num_rows == 0 and rejected.column("reason").to_pylist() == ["no_article_text"]
+
+
+def test_first_ingested_time_is_kept_on_reprocessing():
+    earlier = datetime(2020, 5, 5, tzinfo=timezone.utc)
+    articles, _ = finish_articles(_parsed([EN]), {}, {"id1": earlier}, PipelineConfig(), NOW)
+    assert articles.column("ingested_at").to_pylist() == [earlier]

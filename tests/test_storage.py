@@ -1,0 +1,101 @@
+"""Snapshot storage: atomic swaps, carried-over parts, crash leftovers and the run lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from tasks.schemas import REJECTED
+from tasks.storage import STATE_DIR, OutputLocked, SnapshotBuilder, current_snapshot, output_lock, prune_snapshots
+
+NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def _rejected(*paths: str) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"source_path": p, "record_index": None, "reason": "empty", "detail": "", "seen_at": NOW} for p in paths],
+        schema=REJECTED,
+    )
+
+
+def _commit(out: Path, tables: dict[str, pa.Table], drop: set[str] | None = None):
+    builder = SnapshotBuilder(out, current_snapshot(out), run_id=os.urandom(8).hex())
+    if drop is not None:
+        builder.carry_over("rejected", drop)
+    for tag, table in tables.items():
+        builder.write("rejected", table, tag)
+    return builder.commit({"pipeline_version": "test"})
+
+
+def _read(out: Path) -> list[str]:
+    return sorted(ds.dataset(out / "rejected").to_table().column("source_path").to_pylist())
+
+
+def test_commit_publishes_datasets_readable_by_pyarrow_and_duckdb(tmp_path):
+    _commit(tmp_path, {"a": _rejected("a.txt", "b.txt")})
+    assert _read(tmp_path) == ["a.txt", "b.txt"]
+    assert duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/rejected/*.parquet')").fetchall() == [(2,)]
+    # every dataset exists even when empty, so readers' globs never fail
+    assert duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/articles/*.parquet')").fetchall() == [(0,)]
+
+
+def test_carry_over_links_untouched_parts_and_rewrites_the_rest(tmp_path):
+    first = _commit(tmp_path, {"a": _rejected("a.txt", "b.txt"), "c": _rejected("c.txt")})
+    second = _commit(tmp_path, {"d": _rejected("d.txt")}, drop={"b.txt"})
+    assert _read(tmp_path) == ["a.txt", "c.txt", "d.txt"]
+    untouched = [p for p in second.part_files("rejected") if p.name.endswith("-c.parquet")]
+    assert os.stat(untouched[0]).st_ino == os.stat(first.root / "rejected" / untouched[0].name).st_ino
+
+
+def test_an_unfinished_snapshot_is_invisible_and_cleaned_up(tmp_path):
+    _commit(tmp_path, {"a": _rejected("a.txt")})
+    crashed = SnapshotBuilder(tmp_path, current_snapshot(tmp_path), run_id="deadbeef")
+    crashed.write("rejected", _rejected("half.txt"), "x")  # then the process dies: no commit
+    assert _read(tmp_path) == ["a.txt"]
+    assert crashed.root in prune_snapshots(tmp_path, keep=2)
+    assert not crashed.root.exists()
+
+
+def test_old_snapshots_beyond_keep_are_pruned(tmp_path):
+    for i in range(4):
+        _commit(tmp_path, {str(i): _rejected(f"{i}.txt")}, drop=set())
+    assert len(list((tmp_path / STATE_DIR / "snapshots").iterdir())) == 2
+    assert _read(tmp_path) == ["0.txt", "1.txt", "2.txt", "3.txt"]
+
+
+def test_lock_refuses_a_second_holder_with_a_clear_message(tmp_path):
+    with output_lock(tmp_path):
+        with pytest.raises(OutputLocked, match="locked by another newsflow run"):
+            with output_lock(tmp_path):
+                pass
+    with output_lock(tmp_path):  # released afterwards
+        pass
+
+
+def test_lock_dies_with_a_killed_holder(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from tasks.storage import output_lock\n"
+         f"with output_lock(Path({str(tmp_path)!r})):\n    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputLocked):
+            with output_lock(tmp_path):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    time.sleep(0.1)
+    with output_lock(tmp_path):
+        pass
