@@ -8,8 +8,8 @@ Examples:
 Articles recombine the sentences and paragraphs of the real seed articles (read at run time from
 repo_root/../shared/corpus/seeds/*.txt, or --seeds) across 50 fictional outlets, with country,
 leader, organisation, number and synonym substitutions; about 3% are German, French, Spanish or
-Russian. Article i is a pure function of (--seed, i): the same command writes the same bytes, and
-only one block of 1,000 articles is in memory at a time.
+Russian. Article i is a pure function of (--seed, i): the same command writes the same bytes.
+Articles are streamed to disk; at most one JSONL file's records are held in memory.
 
 Layout of OUT_DIR:
     <outlet>/<yyyy-mm>/<headline-slug>-<id>.txt    most articles, as scraped: header, body, footer
@@ -46,7 +46,7 @@ import sys
 import textwrap
 import time
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -390,17 +390,13 @@ def _mark_numbers(text: str) -> str:
     text = _MONTH_DAY.sub(lambda m: m.group(1) + "{#D}", text)
 
     def number(m: re.Match) -> str:
+        """Slot for one number: years keep their value relative to the article's year."""
         digits = m.group()
         if _YEAR.fullmatch(digits):
             return "{#Y" + digits + "}"
         return "{#" + digits.replace(".", "p").replace(",", "c") + "}"  # "." would mean attribute access
 
     return _NUMBER.sub(number, text)
-
-
-def _compile(text: str) -> str:
-    """Compile hand-written text with {SLOT} braces into a template."""
-    return _mark_numbers(text)
 
 
 def _random_number(shape: str, year_shift: int, rng: random.Random) -> str:
@@ -428,6 +424,7 @@ class Cast(dict):
         self._plain: dict | None = None
 
     def __missing__(self, key: str) -> str:
+        """A fresh random number for a number slot; any other missing slot is a bug."""
         if key[0] == "#":
             return _random_number(key, self.year_shift, self.rng)
         raise KeyError(key)
@@ -497,6 +494,7 @@ def load_seed_pool(seeds_dir: Path) -> SeedPool:
     synonym_pattern = re.compile(r"(?<![{~])\b(?:" + "|".join(sorted(synonym_words, key=len, reverse=True)) + r")\b")
 
     def compile_seed(text: str) -> str:
+        """Seed text as a template: literal braces escaped, then numbers, names and synonyms as slots."""
         text = _mark_numbers(text.replace("{", "{{").replace("}", "}}"))
         text = entity_pattern.sub(lambda m: SEED_ENTITIES[m.group()], text)
         # several words of one synonym group share the group's slot
@@ -537,7 +535,6 @@ class Outlet:
     slug: str
     lang: str
     domain: str
-    alt_domain: str
     weight: float
     top_link: bool
     breadcrumb: str | None  # "sections", "countries" or None
@@ -578,8 +575,8 @@ def make_outlets(seed: int) -> list[Outlet]:
         if rng.random() < 0.15:
             footers.append(labels["follow"].format(outlet=name))
         outlets.append(Outlet(
-            name=name, slug=slug, lang=lang, domain=stem + rng.choice(TLDS[lang]), alt_domain="",
-            weight=1.0 / (rank % 46 + 1) ** 0.8,
+            name=name, slug=slug, lang=lang, domain=stem + rng.choice(TLDS[lang]),
+            weight=1.0 / (rank + 1) ** 0.8,  # only English outlets are drawn by weight
             top_link=rng.random() < 0.15,
             breadcrumb=rng.choice((None, None, "sections", "countries" if english else "sections")),
             crumb_sep=rng.choice((" / ", " \xa0/\xa0 ")),
@@ -730,8 +727,8 @@ def render_text(article: Article, outlet: Outlet) -> str:
     if outlet.top_link:
         blocks.append(labels["home"])
     if outlet.breadcrumb:
-        crumbs = article.crumbs if outlet.breadcrumb == "countries" else (article.crumbs[2], article.crumbs[3])
-        blocks.append(outlet.crumb_sep.join((labels["root"][0],) + tuple(crumbs[:2])))
+        crumbs = article.crumbs[:2] if outlet.breadcrumb == "countries" else article.crumbs[2:]
+        blocks.append(outlet.crumb_sep.join(dict.fromkeys((labels["root"][0], *crumbs))))
     if outlet.relative_time:
         blocks.append(labels["ago"].format(n=article.relative_hours))
     blocks.append(headline)
@@ -812,10 +809,10 @@ class CorpusGenerator:
         english = self.by_lang["en"]
         total = sum(self.outlets[k].weight for k in english)
         self._cum_weights = list(itertools.accumulate(self.outlets[k].weight / total for k in english))
-        self.foreign = {lang: tuple(_compile(s) for s in FOREIGN[lang]) for lang in FOREIGN}
-        self.foreign_headlines = {lang: tuple(_compile(s) for s in FOREIGN_HEADLINES[lang]) for lang in FOREIGN}
-        self.en_headlines = tuple(_compile(s) for s in EN_HEADLINES) + pool.headlines
-        self.captions = tuple(_compile(s) for s in EN_CAPTIONS)
+        self.foreign = {lang: tuple(_mark_numbers(s) for s in FOREIGN[lang]) for lang in FOREIGN}
+        self.foreign_headlines = {lang: tuple(_mark_numbers(s) for s in FOREIGN_HEADLINES[lang]) for lang in FOREIGN}
+        self.en_headlines = tuple(_mark_numbers(s) for s in EN_HEADLINES) + pool.headlines
+        self.captions = tuple(_mark_numbers(s) for s in EN_CAPTIONS)
         self._blocks: dict[tuple, tuple[list[str], dict[int, int]]] = {}
         # precomputed slot values, so building an article's cast is a few dict updates
         self._country_slots = [
@@ -1017,9 +1014,10 @@ class CorpusGenerator:
         if kind == "rewrap" and any(len(p) > 72 for p in paragraphs):
             return replace(original, wrap=True), "paragraphs re-wrapped at 72 columns"
         text = "".join(paragraphs) + original.headline
-        if kind == "quotes" and re.search("[“”‘’]", text):
+        curly, straight = bool(re.search("[“”‘’]", text)), bool(re.search("[\"']", text))
+        if kind == "quotes" and curly and (not straight or rng.random() < 0.5):
             return replace(original, quotes="straight"), "curly quotes made straight"
-        if kind == "quotes" and re.search("[\"']", text):
+        if kind == "quotes" and straight:
             return replace(original, quotes="curly"), "straight quotes made curly"
         if kind == "boilerplate":
             host = rng.choice([k for k in self.by_lang[original.lang] if k != original.outlet])
@@ -1053,7 +1051,7 @@ class Stats:
     text_bytes: int = 0
     disk_bytes: int = 0
     files: int = 0
-    by_format: dict | None = None
+    by_format: dict = field(default_factory=lambda: dict.fromkeys(FORMATS, 0))
 
 
 def _write_new(out_dir: str, rel_path: str, data: bytes, made_dirs: set) -> None:
@@ -1071,13 +1069,14 @@ def _write_new(out_dir: str, rel_path: str, data: bytes, made_dirs: set) -> None
 
 def generate(gen: CorpusGenerator, out_dir: Path, start: int, end: int, truth_file) -> Stats:
     """Write articles start..end-1 under out_dir and their planted duplicates to truth_file."""
-    stats = Stats(by_format={f: 0 for f in FORMATS})
+    stats = Stats()
     root = str(out_dir)
     made_dirs: set = set()
     pending: list[str] = []  # JSONL lines of the current block, in line order
     pending_path = None
 
     def flush() -> None:
+        """Write the pending JSONL records as one file."""
         if pending:
             data = "".join(pending).encode()
             _write_new(root, pending_path, data, made_dirs)
@@ -1139,19 +1138,22 @@ def _parse_formats(value: str) -> tuple:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    summary, _, details = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(description=summary, epilog=details,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path, help="corpus directory to create (or to append to)")
     parser.add_argument("--n", type=int, default=10000, help="articles to write (default 10000)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0, or the manifest's)")
-    parser.add_argument("--dup-rate", type=float, default=0.05, help="share of planted duplicates (default 0.05)")
-    parser.add_argument("--formats", type=_parse_formats, default=FORMATS, help="subset of txt,jsonl,html")
+    parser.add_argument("--dup-rate", type=float, help="share of planted duplicates (default 0.05, or the corpus's)")
+    parser.add_argument("--formats", type=_parse_formats,
+                        help="subset of txt,jsonl,html (default all three, or the corpus's)")
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help=f"seed articles (default {DEFAULT_SEEDS})")
     parser.add_argument("--truth", type=Path, help="truth file (default OUT_DIR/../<name>-truth.jsonl)")
     parser.add_argument("--append", action="store_true", help="add --n new articles to an existing corpus")
     parser.add_argument("--add-fraction", type=float, help="append this fraction of the existing count, e.g. 0.01")
     parser.add_argument("--start-index", type=int, help="first new article index (default: 0, or the manifest's end)")
     args = parser.parse_args(argv)
-    if not 0 <= args.dup_rate < 1:
+    if args.dup_rate is not None and not 0 <= args.dup_rate < 1:
         parser.error("--dup-rate must be in [0, 1)")
     return args
 
@@ -1172,7 +1174,7 @@ def main(argv: list[str] | None = None) -> int:
         if manifest and seed != manifest["seed"]:
             raise SystemExit(f"--seed {seed} differs from the corpus seed {manifest['seed']}")
         runs = ([Run(r["start"], r["end"], r["dup_rate"], tuple(r["formats"])) for r in manifest["runs"]]
-                if manifest else [Run(0, args.start_index, args.dup_rate, args.formats)])
+                if manifest else [Run(0, args.start_index, 0.05 if args.dup_rate is None else args.dup_rate, args.formats or FORMATS)])
         existing_end = max(r.end for r in runs)
         start = args.start_index if args.start_index is not None else existing_end
         if start < existing_end and manifest:
@@ -1185,7 +1187,9 @@ def main(argv: list[str] | None = None) -> int:
         seed = args.seed if args.seed is not None else 0
         runs, start, count = [], args.start_index or 0, args.n
 
-    run = Run(start, start + count, args.dup_rate, args.formats)
+    last = runs[-1] if runs else Run(0, 0, 0.05, FORMATS)
+    run = Run(start, start + count, last.dup_rate if args.dup_rate is None else args.dup_rate,
+              args.formats or last.formats)
     runs.append(run)
     began = time.perf_counter()
     gen = CorpusGenerator(seed, load_seed_pool(args.seeds), runs)

@@ -7,6 +7,7 @@ quickly and the logic stays usable (and testable) without an orchestrator.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -76,7 +77,11 @@ def parse(run: Run, files: list[RawFile], label: str) -> list[ParseResult]:
                  rejected_path=str(builder.part_path("rejected", f"{label}-{i:05d}")), seen_at=run.started_at)
         for i, batch in enumerate(batches)
     ]
-    return _collect("parse", parse_batch, jobs, run.config.resolved_workers())
+    results = _collect("parse", parse_batch, jobs, run.config.resolved_workers())
+    rejected = sum((r.rejected_reasons for r in results), Counter())
+    get_run_logger().info("parse (%s): %d files, %d articles, %d unchanged content, rejected %s", label, len(files),
+                          sum(r.n_articles for r in results), sum(len(r.touched) for r in results), dict(rejected) or 0)
+    return results
 
 
 @task(name="corpus-boilerplate", cache_policy=NONE)
@@ -115,7 +120,11 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
                      rejected_path=str(builder.part_path("rejected", f"late-{Path(path).stem}")), now=run.started_at)
         for path in staging
     ]
-    return _collect("normalise", normalise_batch, jobs, run.config.resolved_workers())
+    results = _collect("normalise", normalise_batch, jobs, run.config.resolved_workers())
+    languages = sum((r.languages for r in results), Counter())
+    get_run_logger().info("normalise: %d articles, languages %s", sum(r.n_articles for r in results),
+                          dict(languages.most_common(10)))
+    return results
 
 
 @task(name="commit", cache_policy=NONE)

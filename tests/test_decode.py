@@ -55,6 +55,7 @@ def test_mojibake_is_repaired_and_typographic_quotes_kept():
         (gzip.compress(b"hello world" * 20), "binary"),
         (b"text with \x00 a NUL \x00 byte and \x01\x02\x03" * 3, "binary"),
         (bytes(range(1, 32)) * 40, "binary"),
+        (b"Caf\xe9 \x81\x8d\x8f\x90\x9d" * 50, "undecodable"),
     ],
 )
 def test_bad_bytes_are_rejected_with_a_reason(data, reason):
