@@ -1007,8 +1007,11 @@ class CorpusGenerator:
     def _near_edit(self, original: Article, kind: str, rng: random.Random) -> tuple[Article, str]:
         """Apply one near-duplicate edit; falls back to changing one word if the edit would change nothing."""
         paragraphs = list(original.paragraphs)
-        if kind == "drop_paragraph" and len(paragraphs) >= 4:
-            k = rng.randrange(1, len(paragraphs))
+        body_size = sum(map(len, paragraphs))
+        # a paragraph of at most a fifth of the body, so the copy stays a near-duplicate
+        droppable = [k for k, p in enumerate(paragraphs) if k and len(p) <= body_size / 5]
+        if kind == "drop_paragraph" and len(paragraphs) >= 5 and droppable:
+            k = _pick(rng, droppable)
             del paragraphs[k]
             return replace(original, paragraphs=tuple(paragraphs)), f"dropped paragraph {k + 1} of {len(paragraphs) + 1}"
         if kind == "rewrap" and any(len(p) > 72 for p in paragraphs):

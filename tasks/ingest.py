@@ -38,6 +38,16 @@ def article_id(source_path: str, content_key: str) -> str:
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
+def boilerplate_group(source_path: str) -> str:
+    """Where an article of unknown outlet is counted for boilerplate: its top-level folder.
+
+    Scrapers usually keep one folder per site (raw/<site>/<date>/...), so the top-level folder
+    stands in for the outlet; files directly under the raw directory share one group.
+    """
+    parts = PurePosixPath(source_path).parts
+    return f"dir:{parts[0]}" if len(parts) > 1 else "dir:."
+
+
 def _field(record: dict, name: str) -> object:
     """First present value among a field's accepted JSON names."""
     for key in _FIELDS[name]:
@@ -73,7 +83,7 @@ def build_article(text: str, *, source_path: str, record_index: int | None, cont
     published_at = parse_date_field(published_field)
     outlet = fields.get("outlet") if isinstance(fields.get("outlet"), str) else None
     outlet = outlet or named_outlet or meta.outlet
-    group = f"outlet:{outlet}" if outlet else f"dir:{PurePosixPath(source_path).parent}"
+    group = f"outlet:{outlet}" if outlet else boilerplate_group(source_path)
     return {
         "article_id": article_id(source_path, content_key),
         "source_path": source_path,

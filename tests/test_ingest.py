@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tasks.config import IngestConfig, PipelineConfig
-from tasks.ingest import article_id, parse_file, read_raw
+from tasks.ingest import article_id, boilerplate_group, parse_file, read_raw
 from tasks.run import RawFile, plan_changes, scan_raw
 from tasks.schemas import FILES_STATE
 
@@ -136,3 +136,11 @@ def test_plan_changes_finds_new_changed_deleted_and_unchanged():
     assert [f.source_path for f in changes.to_parse] == ["new.txt", "edited.txt"]
     assert (changes.deleted, changes.unchanged, changes.new, changes.modified) == (["gone.txt"], 1, 1, 1)
     assert len(plan_changes(scanned, state, full_refresh=True).to_parse) == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "group"),
+    [("a.txt", "dir:."), ("planet/a.txt", "dir:planet"), ("planet/2024-11/03/a.txt", "dir:planet")],
+)
+def test_unknown_outlets_are_grouped_by_top_level_folder(path, group):
+    assert boilerplate_group(path) == group
