@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.schemas import PARAGRAPH_STATE
 from tasks.text import looks_like_sentence
 
 _NAV_PHRASES = [
@@ -160,6 +161,38 @@ def boilerplate_sets(paragraph_state: pa.Table, min_articles: int) -> dict[str, 
     return {group: frozenset(values) for group, values in result.items()}
 
 
-def changed_groups(before: dict[str, frozenset[int]], after: dict[str, frozenset[int]]) -> set[str]:
-    """Groups whose boilerplate set differs between two countings."""
-    return {g for g in before.keys() | after.keys() if before.get(g, frozenset()) != after.get(g, frozenset())}
+def flipped_paragraphs(before: dict[str, frozenset[int]], after: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
+    """Per group, the paragraph hashes that became or stopped being boilerplate."""
+    flipped = {g: before.get(g, frozenset()) ^ after.get(g, frozenset()) for g in before.keys() | after.keys()}
+    return {g: hashes for g, hashes in flipped.items() if hashes}
+
+
+@dataclass(frozen=True)
+class CorpusBoilerplate:
+    """Outlet boilerplate after a run's changes, and the unchanged sources it forces to reprocess."""
+
+    sets: dict[str, frozenset[int]]
+    flipped: dict[str, frozenset[int]]
+    reprocess: list[str]
+
+
+def update_corpus_boilerplate(old_state: pa.Table, new_state: pa.Table, replaced: set[str],
+                              min_articles: int) -> CorpusBoilerplate:
+    """Recount outlet boilerplate with a run's changes applied to the paragraph state.
+
+    Only unchanged articles that contain a paragraph whose status flipped are reprocessed, so an
+    incremental run ends with the same text a full run would give.
+    """
+    before = boilerplate_sets(old_state, min_articles)
+    kept = old_state.filter(pc.invert(pc.is_in(old_state.column("source_path"),
+                                               value_set=pa.array(sorted(replaced), pa.string()))))
+    combined = pa.concat_tables([kept, new_state.select(PARAGRAPH_STATE.names).cast(PARAGRAPH_STATE)])
+    after = boilerplate_sets(combined, min_articles)
+    flipped = flipped_paragraphs(before, after)
+    reprocess: set[str] = set()
+    if flipped:
+        in_flipped_group = pc.is_in(kept.column("boilerplate_group"), value_set=pa.array(sorted(flipped), pa.string()))
+        for row in kept.filter(in_flipped_group).to_pylist():
+            if not flipped[row["boilerplate_group"]].isdisjoint(row["paragraph_hashes"]):
+                reprocess.add(row["source_path"])
+    return CorpusBoilerplate(sets=after, flipped=flipped, reprocess=sorted(reprocess))

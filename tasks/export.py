@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
 from tasks.ingest import ParseResult
 from tasks.normalise import NormaliseResult
 from tasks.run import Run
 from tasks.schemas import DATASETS, FILES_STATE, PARAGRAPH_STATE
 from tasks.storage import Snapshot
-
-
-@dataclass(frozen=True)
-class CorpusBoilerplate:
-    """Outlet boilerplate after this run's changes, and the unchanged files it forces to reprocess."""
-
-    sets: dict[str, frozenset[int]]
-    changed_groups: set[str]
-    reprocess: list[str]
 
 
 def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
@@ -118,7 +109,7 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "rejected_written": sum(rejected.values()),
         "rejected_by_reason": dict(sorted(rejected.items())),
         "languages": dict(languages.most_common()),
-        "boilerplate_groups_changed": sorted(boilerplate.changed_groups) if boilerplate else [],
+        "boilerplate_groups_changed": sorted(boilerplate.flipped) if boilerplate else [],
         "snapshot": snapshot.root.name if snapshot else None,
         "snapshot_written": bool(parsed or run.changes.deleted or run.refresh_reason),
         "total_articles": totals.get("articles"),

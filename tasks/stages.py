@@ -13,14 +13,13 @@ from functools import wraps
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
-from tasks.boilerplate import boilerplate_sets, changed_groups
+from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
 from tasks.config import PipelineConfig
-from tasks.export import CorpusBoilerplate, commit_snapshot, first_ingested, replaced_sources, run_summary
+from tasks.export import commit_snapshot, first_ingested, replaced_sources, run_summary
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.parallel import chunk, map_batches
@@ -88,20 +87,17 @@ def parse(run: Run, files: list[RawFile], label: str) -> list[ParseResult]:
 @timed("boilerplate")
 def corpus_boilerplate(run: Run, parsed: list[ParseResult]) -> CorpusBoilerplate:
     """Count short paragraphs per outlet over the whole corpus and find what changed."""
-    min_articles = run.config.normalise.corpus_boilerplate_min_articles
-    old_state = run.previous.read("_state/paragraphs") if run.previous and not run.refresh_reason else PARAGRAPH_STATE.empty_table()
-    before = boilerplate_sets(old_state, min_articles)
-    replaced = replaced_sources(run, parsed)
-    kept = old_state.filter(pc.invert(pc.is_in(old_state.column("source_path"), value_set=_strings(replaced))))
-    new_rows = [r.paragraph_state for r in parsed]
-    after = boilerplate_sets(_concat([kept, *new_rows]), min_articles)
-    changed = changed_groups(before, after)
-    in_changed = pc.is_in(kept.column("boilerplate_group"), value_set=_strings(changed))
-    reprocess = sorted(set(kept.filter(in_changed).column("source_path").to_pylist()))
-    if changed:
-        get_run_logger().info("boilerplate: %d outlet groups changed; reprocessing %d unchanged files",
-                              len(changed), len(reprocess))
-    return CorpusBoilerplate(sets=after, changed_groups=changed, reprocess=reprocess)
+    old_state = PARAGRAPH_STATE.empty_table()
+    if run.previous and not run.refresh_reason:
+        old_state = run.previous.read("_state/paragraphs")
+    new_state = _concat([r.paragraph_state for r in parsed])
+    boilerplate = update_corpus_boilerplate(old_state, new_state, replaced_sources(run, parsed),
+                                            run.config.normalise.corpus_boilerplate_min_articles)
+    if boilerplate.flipped:
+        get_run_logger().info("boilerplate: %d paragraphs changed status in %d outlet groups; reprocessing %d files",
+                              sum(map(len, boilerplate.flipped.values())), len(boilerplate.flipped),
+                              len(boilerplate.reprocess))
+    return boilerplate
 
 
 @task(name="normalise", cache_policy=NONE, retries=1, retry_delay_seconds=2)
@@ -166,11 +162,6 @@ def _collect(stage: str, fn: Callable, jobs: list, workers: int) -> list:
     return results
 
 
-def _strings(values: set[str]) -> pa.Array:
-    """A pyarrow string array of the given values, for is_in filters."""
-    return pa.array(sorted(values), pa.string())
-
-
 def _concat(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate tables conformed to the paragraph-state schema."""
-    return pa.concat_tables([t.select(PARAGRAPH_STATE.names).cast(PARAGRAPH_STATE) for t in tables])
+    """Concatenate tables conformed to the paragraph-state schema (none gives an empty table)."""
+    return pa.concat_tables([PARAGRAPH_STATE.empty_table(), *(t.select(PARAGRAPH_STATE.names).cast(PARAGRAPH_STATE) for t in tables)])

@@ -8,10 +8,11 @@ import pytest
 from tasks.boilerplate import (
     boilerplate_sets,
     candidate_hashes,
-    changed_groups,
     classify,
+    flipped_paragraphs,
     paragraph_hash,
     strip_rule_boilerplate,
+    update_corpus_boilerplate,
 )
 from tasks.schemas import PARAGRAPH_STATE
 
@@ -87,10 +88,20 @@ def test_a_line_repeated_within_one_outlet_is_boilerplate_but_not_across_outlets
     assert boilerplate_sets(state, min_articles=3) == {"outlet:A": frozenset({footer})}
 
 
-def test_changed_groups():
+def test_flipped_paragraphs():
     before = {"outlet:A": frozenset({1}), "outlet:B": frozenset({2})}
-    after = {"outlet:A": frozenset({1}), "outlet:C": frozenset({3})}
-    assert changed_groups(before, after) == {"outlet:B", "outlet:C"}
+    after = {"outlet:A": frozenset({1, 4}), "outlet:C": frozenset({3})}
+    assert flipped_paragraphs(before, after) == {"outlet:A": {4}, "outlet:B": {2}, "outlet:C": {3}}
+
+
+def test_only_articles_containing_a_flipped_paragraph_are_reprocessed():
+    footer, other = paragraph_hash("Daily Planet footer"), paragraph_hash("Another short line")
+    old = _state([("outlet:A", [footer]), ("outlet:A", [footer]), ("outlet:A", [other]), ("outlet:B", [footer])])
+    new = _state([("outlet:A", [footer])]).set_column(0, "source_path", pa.array(["new.txt"]))
+    result = update_corpus_boilerplate(old, new, replaced=set(), min_articles=3)
+    assert result.flipped == {"outlet:A": {footer}}
+    assert result.reprocess == ["0.txt", "1.txt"]
+    assert result.sets == {"outlet:A": {footer}}
 
 
 def test_candidate_hashes_skip_long_and_quoted_paragraphs():
