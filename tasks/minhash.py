@@ -1,0 +1,126 @@
+"""MinHash signatures of word shingles and LSH band keys, vectorised with numpy.
+
+Hashes are defined on the UTF-8 bytes of the text, so they are the same on every machine and in
+every process (Python's own str hash is salted per process and cannot be stored).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+# Punctuation folded to spaces before tokenising, so quote style and apostrophes do not change tokens.
+_PUNCTUATION = str.maketrans({c: " " for c in "“”„‟‘’‚‛«»‹›–—―…·•\"'`´"})
+_U64 = np.uint64
+_POLY = _U64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
+_MASK32 = _U64(0xFFFFFFFF)
+
+
+def _is_word_byte() -> np.ndarray:
+    """Lookup table: which UTF-8 bytes belong to words (ASCII letters and digits, any non-ASCII byte)."""
+    table = np.zeros(256, dtype=bool)
+    for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
+        table[c] = True
+    table[0x80:] = True
+    return table
+
+
+_WORD_BYTE = _is_word_byte()
+
+
+@lru_cache(maxsize=8)
+def _powers(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """POLY**i and POLY**-i modulo 2**64 for i < length (numpy wraps uint64 products)."""
+    inverse = _U64(pow(int(_POLY), -1, 2**64))
+    one = np.ones(1, dtype=_U64)
+    with np.errstate(over="ignore"):
+        forward = np.concatenate((one, np.cumprod(np.full(length - 1, _POLY, dtype=_U64))))
+        backward = np.concatenate((one, np.cumprod(np.full(length - 1, inverse, dtype=_U64))))
+    return forward, backward
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: spreads every input bit over the whole word."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
+        return x ^ (x >> _U64(31))
+
+
+def token_hashes(text: str) -> np.ndarray:
+    """A 64-bit hash per word of the casefolded text, computed without a Python loop over words."""
+    data = np.frombuffer(text.casefold().translate(_PUNCTUATION).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    if data.size == 0:
+        return np.empty(0, dtype=_U64)
+    word = _WORD_BYTE[data]
+    edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if starts.size == 0:
+        return np.empty(0, dtype=_U64)
+    size = 1 << int(data.size).bit_length()  # round up so the power tables are reused across texts
+    forward, backward = _powers(max(size, 1 << 16))
+    with np.errstate(over="ignore"):
+        prefix = np.concatenate(([_U64(0)], np.cumsum(data.astype(_U64) * forward[: data.size], dtype=_U64)))
+        return _mix((prefix[ends] - prefix[starts]) * backward[starts])
+
+
+def shingle_hashes(tokens: np.ndarray, size: int) -> np.ndarray:
+    """Distinct hashes of every run of `size` consecutive tokens (the whole text if shorter)."""
+    if tokens.size == 0:
+        return tokens
+    if tokens.size < size:
+        size = tokens.size
+    with np.errstate(over="ignore"):
+        combined = np.zeros(tokens.size - size + 1, dtype=_U64)
+        for offset in range(size):
+            combined = _mix(combined ^ tokens[offset : offset + combined.size])
+    return np.unique(combined)
+
+
+class MinHasher:
+    """MinHash signatures with `num_perm` hash functions and LSH band keys of `rows` values."""
+
+    def __init__(self, num_perm: int = 128, bands: int = 32, shingle_words: int = 5, seed: int = 1):
+        if num_perm % bands:
+            raise ValueError(f"num_perm ({num_perm}) must be a multiple of bands ({bands})")
+        rng = np.random.default_rng(seed)
+        self.num_perm, self.bands, self.rows, self.shingle_words = num_perm, bands, num_perm // bands, shingle_words
+        self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.int64).astype(_U64) | _U64(1)
+        self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.int64).astype(_U64)
+
+    def signatures(self, texts: list[str]) -> np.ndarray:
+        """A (len(texts), num_perm) uint32 matrix; a text without words gets all-max values."""
+        result = np.full((len(texts), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+        shingles = [shingle_hashes(token_hashes(text), self.shingle_words) for text in texts]
+        rows = [i for i, s in enumerate(shingles) if s.size]
+        # Texts go through in groups of about 64k shingles: one (shingles x num_perm) product each,
+        # reduced per text with minimum.reduceat.
+        start = 0
+        while start < len(rows):
+            stop, total = start, 0
+            while stop < len(rows) and (total == 0 or total + shingles[rows[stop]].size <= 65536):
+                total += shingles[rows[stop]].size
+                stop += 1
+            group = rows[start:stop]
+            flat = np.concatenate([shingles[i] for i in group])[:, None]
+            offsets = np.cumsum([0] + [shingles[i].size for i in group[:-1]])
+            with np.errstate(over="ignore"):
+                values = ((flat * self._a + self._b) >> _U64(32)).astype(np.uint32)
+            result[group] = np.minimum.reduceat(values, offsets, axis=0)
+            start = stop
+        return result
+
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        """A (n, bands) uint64 matrix: one hash per band of `rows` signature values."""
+        n = signatures.shape[0]
+        grouped = signatures.reshape(n, self.bands, self.rows).astype(_U64)
+        key = np.zeros((n, self.bands), dtype=_U64)
+        for column in range(self.rows):
+            key = _mix(key ^ grouped[:, :, column])
+        return _mix(key ^ np.arange(self.bands, dtype=_U64))  # bands never collide with each other
+
+
+def estimated_jaccard(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Share of equal MinHash values, row by row: an unbiased estimate of Jaccard similarity."""
+    return (left == right).mean(axis=1)
