@@ -6,7 +6,7 @@ from prefect import flow
 
 from tasks.config import PipelineConfig
 from tasks.export import run_summary
-from tasks.stages import commit, corpus_boilerplate, normalise, parse, plan, report
+from tasks.stages import commit, corpus_boilerplate, dedup, normalise, parse, passages, plan, report
 from tasks.storage import output_lock
 
 
@@ -16,11 +16,13 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
     with output_lock(config.out_dir_path, wait=config.wait_for_lock):
         run = plan(config)
         if not run.has_work:
-            return report(run_summary(run, [], [], run.previous, None))
+            return report(run_summary(run, [], [], run.previous))
         parsed = parse(run, run.changes.to_parse, "changes")
         boilerplate = corpus_boilerplate(run, parsed)
         if boilerplate.reprocess:
             parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate")
         normalised = normalise(run, parsed, boilerplate)
-        snapshot = commit(run, parsed, normalised)
-        return report(run_summary(run, parsed, normalised, snapshot, boilerplate))
+        deduped = dedup(run, parsed, normalised)
+        reused = passages(run, normalised, deduped)
+        snapshot = commit(run, parsed, normalised, deduped, reused)
+        return report(run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused))

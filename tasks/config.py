@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 # Bumping this reprocesses every input on the next run (the stored state records the version).
-PIPELINE_VERSION = "0.1.0"
+PIPELINE_VERSION = "0.2.0"
 
 # Prefect phones home unless told not to; nothing in newsflow may reach the internet.
 PREFECT_OFFLINE_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -40,6 +40,17 @@ class NormaliseConfig(BaseModel):
     language_min_probability: float = 0.80
 
 
+class DedupConfig(BaseModel):
+    """How duplicate articles and reused passages are found."""
+
+    shingle_words: int = Field(5, description="Words per shingle for MinHash.")
+    num_perm: int = Field(128, description="MinHash hash functions per signature.")
+    bands: int = Field(32, description="LSH bands; num_perm / bands values per band.")
+    candidate_min_jaccard: float = Field(0.5, description="Estimated Jaccard a candidate pair needs before rapidfuzz.")
+    near_min_similarity: float = Field(0.85, description="rapidfuzz ratio (0..1) that confirms a near duplicate.")
+    passage_min_words: int = Field(10, description="Shortest sentence or quotation tracked as a reused passage.")
+
+
 class PipelineConfig(BaseModel):
     """Everything a run needs: where to read, where to write, and how each stage behaves."""
 
@@ -52,6 +63,7 @@ class PipelineConfig(BaseModel):
     wait_for_lock: bool = False
     ingest: IngestConfig = IngestConfig()
     normalise: NormaliseConfig = NormaliseConfig()
+    dedup: DedupConfig = DedupConfig()
 
     @property
     def out_dir_path(self) -> Path:
@@ -68,6 +80,7 @@ class PipelineConfig(BaseModel):
             "version": PIPELINE_VERSION,
             "ingest": self.ingest.model_dump(mode="json"),
             "normalise": self.normalise.model_dump(mode="json"),
+            "dedup": self.dedup.model_dump(mode="json"),
         }
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 

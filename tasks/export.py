@@ -11,8 +11,11 @@ import pyarrow.compute as pc
 
 from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
+from tasks.corpus import final_article_parts, staging_paths
+from tasks.dedup import DedupOutcome
 from tasks.ingest import ParseResult
 from tasks.normalise import NormaliseResult
+from tasks.passages import PassageOutcome
 from tasks.run import Run
 from tasks.schemas import DATASETS, FILES_STATE, PARAGRAPH_STATE
 from tasks.storage import Snapshot
@@ -59,16 +62,28 @@ def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
     return pa.concat_tables([previous, pa.Table.from_pylist(new_rows, schema=FILES_STATE)])
 
 
-def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> Snapshot:
+def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult],
+                    deduped: DedupOutcome, reused: PassageOutcome) -> Snapshot:
     """Carry unchanged rows forward, add this run's rows and state, and swap the snapshot in."""
     builder = run.snapshot()
     replaced = replaced_sources(run, parsed)
     if run.refresh_reason is None:
-        for name in [*DATASETS, "_state/paragraphs"]:
-            builder.carry_over(name, replaced)
+        builder.carry_over("articles", {"source_path": replaced}, updates=deduped.updates)
+        builder.carry_over("rejected", {"source_path": replaced})
+        builder.carry_over("_state/paragraphs", {"source_path": replaced})
+        builder.carry_over("passages", {"article_id": deduped.removed_articles, "passage_id": reused.removed_ids})
+        builder.carry_over("_state/segments", {"article_id": deduped.removed_articles})
+        builder.carry_over("_state/minhash", {"content_hash": deduped.dropped_contents})
+    final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
+                        lambda tag: builder.part_path("articles", tag))
     paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
     if paragraph_rows:
         builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
+    builder.write("passages", reused.new_rows, "new")
+    builder.write("_state/segments", reused.new_segments, "new")
+    builder.write("_state/minhash", deduped.new_index, "new")
+    builder.write("_state/near_edges", deduped.edges, "all")
+    builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")
     shutil.rmtree(builder.root / "_staging", ignore_errors=True)
     manifest = {
@@ -80,8 +95,9 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     return builder.commit(manifest, keep=run.config.keep_snapshots)
 
 
-def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult],
-                snapshot: Snapshot | None, boilerplate: CorpusBoilerplate | None) -> dict:
+def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult], snapshot: Snapshot | None,
+                boilerplate: CorpusBoilerplate | None = None, deduped: DedupOutcome | None = None,
+                reused: PassageOutcome | None = None) -> dict:
     """Counts and timings of one run, for the CLI, the logs and the Prefect artifact."""
     rejected = Counter()
     for result in parsed:
@@ -112,8 +128,13 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "boilerplate_groups_changed": sorted(boilerplate.flipped) if boilerplate else [],
         "snapshot": snapshot.root.name if snapshot else None,
         "snapshot_written": bool(parsed or run.changes.deleted or run.refresh_reason),
+        "new_near_duplicate_edges": deduped.new_edges if deduped else 0,
+        "articles_reclustered": deduped.updates.num_rows if deduped else 0,
+        "passage_occurrences_added": reused.new_rows.num_rows if reused else 0,
         "total_articles": totals.get("articles"),
         "total_rejected": totals.get("rejected"),
+        "total_duplicates": totals.get("duplicate_pairs"),
+        "total_passage_occurrences": totals.get("passages"),
         "seconds_by_stage": {k: round(v, 3) for k, v in run.timings.items()},
         "seconds_total": round(sum(run.timings.values()), 3),
     }

@@ -15,6 +15,8 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from tasks.boilerplate import paragraph_hash
+from tasks.dedup import signature_table
+from tasks.passages import article_segments, segments_table
 from tasks.config import PIPELINE_VERSION, NormaliseConfig, PipelineConfig
 from tasks.schemas import ARTICLES, PARSED, REJECTED
 from tasks.text import count_words
@@ -84,6 +86,8 @@ def finish_articles(parsed: pa.Table, boilerplate: dict[str, frozenset[int]],
             "n_words": count_words(text),
             "n_paragraphs": len(body),
             "n_boilerplate_removed": row["n_rule_removed"] + len(row["paragraphs"]) - len(body),
+            "cluster_id": row["article_id"],  # a singleton until the dedup stage says otherwise
+            "duplicate_of": None,
             "ingested_at": first_ingested.get(row["article_id"], now),
             "pipeline_version": PIPELINE_VERSION,
         })
@@ -100,6 +104,8 @@ class NormaliseJob:
     config: PipelineConfig
     articles_path: str
     rejected_path: str
+    minhash_path: str
+    segments_path: str
     now: datetime
 
 
@@ -109,13 +115,15 @@ class NormaliseResult:
 
     articles_path: str | None
     rejected_path: str | None
+    minhash_path: str | None
+    segments_path: str | None
     n_articles: int
     rejected_by_source: Counter[str]
     languages: Counter[str]
 
 
 def normalise_batch(job: NormaliseJob) -> NormaliseResult:
-    """Finish one staging file into an article part and a rejected part."""
+    """Finish one staging file: article rows, their MinHash signatures and passage segments."""
     from tasks.storage import write_parquet  # deferred: keeps this module importable on its own
 
     parsed = pq.read_table(job.staging_path, schema=PARSED)
@@ -126,9 +134,21 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     groups = set(parsed.column("boilerplate_group").to_pylist())
     boilerplate = {g: job.boilerplate[g] for g in groups if g in job.boilerplate}
     articles, rejected = finish_articles(parsed, boilerplate, first_ingested, job.config, job.now)
+    distinct = dict(zip(articles.column("content_hash").to_pylist(), articles.column("text").to_pylist()))
+    signatures = signature_table(list(distinct), list(distinct.values()), job.config.dedup)
+    segments = segments_table([
+        row for article_id, text in zip(articles.column("article_id").to_pylist(), articles.column("text").to_pylist())
+        for row in article_segments(article_id, text, job.config.dedup.passage_min_words)
+    ])
+
+    def write(table: pa.Table, path: str) -> str | None:
+        return str(write_parquet(table, Path(path), table.schema)) if table.num_rows else None
+
     return NormaliseResult(
-        articles_path=str(write_parquet(articles, Path(job.articles_path), ARTICLES)) if articles.num_rows else None,
-        rejected_path=str(write_parquet(rejected, Path(job.rejected_path), REJECTED)) if rejected.num_rows else None,
+        articles_path=write(articles, job.articles_path),
+        rejected_path=write(rejected, job.rejected_path),
+        minhash_path=write(signatures, job.minhash_path),
+        segments_path=write(segments, job.segments_path),
         n_articles=articles.num_rows,
         rejected_by_source=Counter(rejected.column("source_path").to_pylist()),
         languages=Counter(lang or "unknown" for lang in articles.column("language").to_pylist()),

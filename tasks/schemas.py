@@ -28,10 +28,12 @@ ARTICLES = pa.schema(
         pa.field("n_words", pa.int32(), nullable=False),
         pa.field("n_paragraphs", pa.int32(), nullable=False),
         pa.field("n_boilerplate_removed", pa.int32(), nullable=False),
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string()),
         pa.field("ingested_at", UTC_TS, nullable=False),
         pa.field("pipeline_version", pa.string(), nullable=False),
     ],
-    metadata={"description": "One row per article: clean body text, metadata and language."},
+    metadata={"description": "One row per article: clean body text, metadata, language and duplicate cluster."},
 )
 
 REJECTED = pa.schema(
@@ -43,6 +45,27 @@ REJECTED = pa.schema(
         pa.field("seen_at", UTC_TS, nullable=False),
     ],
     metadata={"description": "One row per input (file or record) that could not become an article."},
+)
+
+DUPLICATE_PAIRS = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("similarity", pa.float32(), nullable=False),
+    ],
+    metadata={"description": "One row per duplicate article: the canonical copy it duplicates."},
+)
+
+PASSAGES = pa.schema(
+    [
+        pa.field("passage_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("start", pa.int32(), nullable=False),
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+    ],
+    metadata={"description": "One row per occurrence of a passage reused across different articles."},
 )
 
 # Parse output handed from the parse pass to the normalise pass; never exported.
@@ -82,6 +105,34 @@ FILES_STATE = pa.schema(
     metadata={"description": "One row per raw file seen: its fingerprint and what it became."},
 )
 
+MINHASH_INDEX = pa.schema(
+    [
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("signature", pa.list_(pa.uint32()), nullable=False),
+    ],
+    metadata={"description": "One MinHash signature per distinct article text."},
+)
+
+NEAR_EDGES = pa.schema(
+    [
+        pa.field("content_a", pa.string(), nullable=False),
+        pa.field("content_b", pa.string(), nullable=False),
+        pa.field("jaccard", pa.float32(), nullable=False),
+        pa.field("similarity", pa.float32(), nullable=False),
+    ],
+    metadata={"description": "Confirmed near-duplicate pairs of distinct texts (content_a < content_b)."},
+)
+
+PASSAGE_STATE = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("segment_hash", pa.int64(), nullable=False),
+        pa.field("start", pa.int32(), nullable=False),
+        pa.field("end", pa.int32(), nullable=False),
+    ],
+    metadata={"description": "Sentences and quotations long enough to track, per article."},
+)
+
 PARAGRAPH_STATE = pa.schema(
     [
         pa.field("source_path", pa.string(), nullable=False),
@@ -93,8 +144,13 @@ PARAGRAPH_STATE = pa.schema(
 )
 
 # Exported datasets (readable by users) and state tables (newsflow's own bookkeeping).
-DATASETS: dict[str, pa.Schema] = {"articles": ARTICLES, "rejected": REJECTED}
-STATE_TABLES: dict[str, pa.Schema] = {"_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE}
+DATASETS: dict[str, pa.Schema] = {
+    "articles": ARTICLES, "rejected": REJECTED, "duplicate_pairs": DUPLICATE_PAIRS, "passages": PASSAGES,
+}
+STATE_TABLES: dict[str, pa.Schema] = {
+    "_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE, "_state/minhash": MINHASH_INDEX,
+    "_state/near_edges": NEAR_EDGES, "_state/segments": PASSAGE_STATE,
+}
 ALL_TABLES: dict[str, pa.Schema] = {**DATASETS, **STATE_TABLES}
 
 

@@ -12,19 +12,34 @@ from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
+from tasks.corpus import ARTICLE_KEYS, previous, read_parts, staging_paths, texts_by_article, texts_by_content, without
+from tasks.dedup import (
+    DedupOutcome,
+    assign_clusters,
+    candidate_pairs,
+    changed_assignments,
+    confirm_pairs,
+    duplicate_pair_rows,
+    known_similarities,
+    pairs_needing_similarity,
+    similarities,
+)
 from tasks.config import PipelineConfig
 from tasks.export import commit_snapshot, first_ingested, replaced_sources, run_summary
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.parallel import chunk, map_batches
 from tasks.run import RawFile, Run, begin_run
-from tasks.schemas import PARAGRAPH_STATE
+from tasks.passages import PassageOutcome, update_passages
+from tasks.schemas import ARTICLES, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
 from tasks.storage import Snapshot, write_parquet
 
 
@@ -103,18 +118,18 @@ def corpus_boilerplate(run: Run, parsed: list[ParseResult]) -> CorpusBoilerplate
 @task(name="normalise", cache_policy=NONE, retries=1, retry_delay_seconds=2)
 @timed("normalise")
 def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplate) -> list[NormaliseResult]:
-    """Remove outlet boilerplate, finish the text and detect its language, in batches."""
+    """Remove outlet boilerplate, finish the text, detect its language, hash it for dedup, in batches."""
     builder = run.snapshot()
+    staging = builder.root / "_staging"
     known = first_ingested(run, replaced_sources(run, parsed))
-    known_path = None
-    if known.num_rows:
-        known_path = str(write_parquet(known, builder.root / "_staging" / "first-ingested.parquet", known.schema))
-    staging = [r.staging_path for r in parsed if r.staging_path]
+    known_path = str(write_parquet(known, staging / "first-ingested.parquet", known.schema)) if known.num_rows else None
     jobs = [
         NormaliseJob(staging_path=path, boilerplate=boilerplate.sets, first_ingested_path=known_path,
-                     config=run.config, articles_path=str(builder.part_path("articles", Path(path).stem)),
-                     rejected_path=str(builder.part_path("rejected", f"late-{Path(path).stem}")), now=run.started_at)
-        for path in staging
+                     config=run.config, articles_path=str(staging / f"articles-{Path(path).stem}.parquet"),
+                     rejected_path=str(builder.part_path("rejected", f"late-{Path(path).stem}")),
+                     minhash_path=str(staging / f"minhash-{Path(path).stem}.parquet"),
+                     segments_path=str(staging / f"segments-{Path(path).stem}.parquet"), now=run.started_at)
+        for path in (r.staging_path for r in parsed if r.staging_path)
     ]
     results = _collect("normalise", normalise_batch, jobs, run.config.resolved_workers())
     languages = sum((r.languages for r in results), Counter())
@@ -123,13 +138,75 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
     return results
 
 
+@task(name="dedup", cache_policy=NONE)
+@timed("dedup")
+def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> DedupOutcome:
+    """Find exact and near duplicates of the new articles in the whole corpus and re-cluster."""
+    config = run.config.dedup
+    article_paths = staging_paths(normalised, "articles_path")
+    previous_articles = previous(run, "articles", ARTICLE_KEYS)
+    kept = without(previous_articles, "source_path", replaced_sources(run, parsed))
+    current = pa.concat_tables([kept, read_parts(article_paths, ARTICLES, ARTICLE_KEYS)])
+    present = set(current.column("content_hash").to_pylist())
+    old_index = previous(run, "_state/minhash")
+    index = old_index.filter(pc.is_in(old_index.column("content_hash"), value_set=pa.array(sorted(present), pa.string())))
+    new_index = _distinct_new(read_parts(staging_paths(normalised, "minhash_path"), MINHASH_INDEX), index)
+    pairs = candidate_pairs(new_index, index, config)
+    wanted = set(pairs.column("content_a").to_pylist()) | set(pairs.column("content_b").to_pylist())
+    new_edges = confirm_pairs(pairs, texts_by_content(run, wanted, article_paths), config)
+    old_edges = previous(run, "_state/near_edges")
+    old_edges = old_edges.filter(pc.and_(*(pc.is_in(old_edges.column(c), value_set=pa.array(sorted(present), pa.string()))
+                                          for c in ("content_a", "content_b"))))
+    edges = pa.concat_tables([old_edges, new_edges])
+    assignments = assign_clusters(current, edges)
+    content_of = dict(zip(current.column("article_id").to_pylist(), current.column("content_hash").to_pylist()))
+    known = known_similarities(edges, previous(run, "duplicate_pairs"), content_of)
+    needed = pairs_needing_similarity(assignments, content_of, known)
+    known.update(similarities(needed, texts_by_content(run, {h for pair in needed for h in pair}, article_paths)))
+    outcome = DedupOutcome(
+        assignments=assignments, updates=changed_assignments(kept, assignments),
+        duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
+        dropped_contents=set(old_index.column("content_hash").to_pylist()) - present, edges=edges,
+        removed_articles=set(previous_articles.column("article_id").to_pylist()) - set(kept.column("article_id").to_pylist()),
+        new_edges=new_edges.num_rows,
+    )
+    get_run_logger().info("dedup: %d candidate pairs, %d new near-duplicate edges, %d duplicates in %d clusters; "
+                          "%d earlier articles re-clustered", pairs.num_rows, new_edges.num_rows,
+                          outcome.duplicate_pairs.num_rows, len({a.cluster_id for a in assignments.values() if a.duplicate_of}),
+                          outcome.updates.num_rows)
+    return outcome
+
+
+@task(name="passages", cache_policy=NONE)
+@timed("passages")
+def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -> PassageOutcome:
+    """Find sentences and quotations reused across articles of different duplicate clusters."""
+    article_paths = staging_paths(normalised, "articles_path")
+    kept_segments = without(previous(run, "_state/segments"), "article_id", deduped.removed_articles)
+    new_segments = read_parts(staging_paths(normalised, "segments_path"), PASSAGE_STATE)
+    before = set(previous(run, "passages", ["passage_id"]).column("passage_id").to_pylist())
+    outcome = update_passages(kept_segments, new_segments, {k: a.cluster_id for k, a in deduped.assignments.items()},
+                              before, lambda ids: texts_by_article(run, ids, article_paths))
+    get_run_logger().info("passages: %d reused passages; %d occurrences added, %d passages no longer reused",
+                          outcome.reused_passages, outcome.new_rows.num_rows, len(outcome.removed_ids))
+    return outcome
+
+
 @task(name="commit", cache_policy=NONE)
 @timed("commit")
-def commit(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> Snapshot:
+def commit(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult], deduped: DedupOutcome,
+           reused: PassageOutcome) -> Snapshot:
     """Write state, carry unchanged rows forward and swap the new snapshot in atomically."""
-    snapshot = commit_snapshot(run, parsed, normalised)
+    snapshot = commit_snapshot(run, parsed, normalised, deduped, reused)
     get_run_logger().info("commit: snapshot %s is now current", snapshot.root.name)
     return snapshot
+
+
+def _distinct_new(signatures: pa.Table, index: pa.Table) -> pa.Table:
+    """One signature per content hash that the index does not hold yet."""
+    fresh = without(signatures, "content_hash", index.column("content_hash").to_pylist())
+    _, first = np.unique(fresh.column("content_hash").to_numpy(zero_copy_only=False), return_index=True)
+    return fresh.take(np.sort(first))
 
 
 @task(name="report", cache_policy=NONE)

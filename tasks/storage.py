@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +94,20 @@ class Snapshot:
             return schema.empty_table()
         return pa.concat_tables([conform(t, schema) for t in parts])
 
+    def lookup(self, name: str, key: str, values: Iterable, columns: list[str]) -> pa.Table:
+        """Rows whose `key` is among `values`, reading other columns only from parts that hold one."""
+        schema = ALL_TABLES[name]
+        wanted = pa.array(sorted(set(values)), schema.field(key).type)
+        out_schema = pa.schema([schema.field(c) for c in columns])
+        found = [out_schema.empty_table()]
+        if len(wanted):
+            for part in self.part_files(name):
+                keys = pq.read_table(part, columns=[key]).column(key)
+                hit = pc.is_in(keys, value_set=wanted)
+                if pc.any(hit).as_py():
+                    found.append(conform(pq.read_table(part, columns=columns).filter(hit), out_schema))
+        return pa.concat_tables(found)
+
     def count_rows(self, name: str) -> int:
         """Row count from the Parquet footers, without reading data."""
         return sum(pq.ParquetFile(p).metadata.num_rows for p in self.part_files(name))
@@ -164,31 +178,42 @@ class SnapshotBuilder:
             return None
         return write_parquet(table, self.part_path(name, tag), ALL_TABLES[name])
 
-    def carry_over(self, name: str, drop_sources: Iterable[str]) -> int:
-        """Bring the previous snapshot's rows forward, minus those of the given source paths.
+    def carry_over(self, name: str, drop: Mapping[str, Iterable] | None = None,
+                   updates: pa.Table | None = None, key: str = "article_id") -> int:
+        """Bring the previous snapshot's rows forward, minus dropped rows, with updated values.
 
-        Parts without a dropped source are hard-linked untouched; the rest are rewritten.
-        Returns the number of rows dropped.
+        `drop` maps a column to values whose rows go; `updates` holds replacement values for some
+        columns of the rows whose `key` it lists. Parts neither touches are hard-linked untouched;
+        the rest are rewritten. Returns the number of rows dropped.
         """
         if self.previous is None:
             return 0
-        drop = pa.array(sorted(set(drop_sources)), pa.string())
+        schema = ALL_TABLES[name]
+        drop_sets = {c: pa.array(sorted(set(v)), schema.field(c).type) for c, v in (drop or {}).items()}
+        drop_sets = {c: v for c, v in drop_sets.items() if len(v)}
+        update_keys = updates.column(key).combine_chunks() if updates is not None and updates.num_rows else None
+        probe = sorted(set(drop_sets) | ({key} if update_keys is not None else set()))
         dropped = 0
         for part in self.previous.part_files(name):
             target = self.root / name / part.name
-            if len(drop) == 0:
+            if not probe:
                 _link_or_copy(part, target)
                 continue
-            sources = pq.read_table(part, columns=["source_path"]).column("source_path")
-            hit = pc.is_in(sources, value_set=drop)
-            n_hit = pc.sum(hit).as_py() or 0
-            if n_hit == 0:
+            columns = pq.read_table(part, columns=probe)
+            gone = pa.array([False] * columns.num_rows, pa.bool_())
+            for column, values in drop_sets.items():
+                gone = pc.or_(gone, pc.is_in(columns.column(column), value_set=values))
+            n_gone = pc.sum(gone).as_py() or 0
+            changed = update_keys is not None and pc.any(pc.is_in(columns.column(key), value_set=update_keys)).as_py()
+            if n_gone == 0 and not changed:
                 _link_or_copy(part, target)
                 continue
-            dropped += n_hit
-            kept = pq.read_table(part).filter(pc.invert(hit))
+            dropped += n_gone
+            kept = pq.read_table(part).filter(pc.invert(gone))
+            if changed:
+                kept = _apply_updates(kept, updates, key)
             if kept.num_rows:
-                write_parquet(kept, target, ALL_TABLES[name])
+                write_parquet(kept, target, schema)
         return dropped
 
     def commit(self, manifest: dict, *, keep: int = 2) -> Snapshot:
@@ -217,6 +242,19 @@ class SnapshotBuilder:
     def abort(self) -> None:
         """Throw the unfinished snapshot away."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _apply_updates(table: pa.Table, updates: pa.Table, key: str) -> pa.Table:
+    """Replace the update columns' values in the rows whose key appears in `updates`."""
+    position = pc.index_in(table.column(key), value_set=updates.column(key).combine_chunks())
+    matched = pc.is_valid(position)
+    for column in updates.column_names:
+        if column == key:
+            continue
+        replacement = pc.take(updates.column(column), position.fill_null(0)) if updates.num_rows else table.column(column)
+        index = table.column_names.index(column)
+        table = table.set_column(index, column, pc.if_else(matched, replacement, table.column(column)))
+    return table
 
 
 def ensure_dataset_links(out_dir: Path) -> None:

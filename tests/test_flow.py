@@ -38,8 +38,15 @@ def _rejected(out: Path) -> list[tuple]:
     return sorted((r["source_path"], r["record_index"] or 0, r["reason"]) for r in rows)
 
 
-def _stable(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in row.items() if k not in VOLATILE} for row in rows]
+def _stable(rows: list[dict], *also: str) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in VOLATILE and k not in also} for row in rows]
+
+
+def _partition(rows: list[dict]) -> set[frozenset[str]]:
+    clusters: dict[str, set[str]] = {}
+    for row in rows:
+        clusters.setdefault(row["cluster_id"], set()).add(row["article_id"])
+    return {frozenset(c) for c in clusters.values()}
 
 
 def _tree(out: Path) -> dict[str, int]:
@@ -130,7 +137,10 @@ def test_outlet_boilerplate_found_incrementally_matches_a_full_refresh(tmp_path)
 
     full = tmp_path / "full"
     _run(raw, full)
-    assert _stable(_articles(full)) == _stable(incremental)
+    # The canonical copy of a duplicate cluster depends on ingestion order (documented), so compare
+    # the clusters as partitions and everything else value by value.
+    assert _partition(_articles(full)) == _partition(incremental)
+    assert _stable(_articles(full), "cluster_id", "duplicate_of") == _stable(incremental, "cluster_id", "duplicate_of")
 
     (raw / "planet" / "3.txt").unlink()  # back under the threshold: the footer is text again
     _run(raw, out)

@@ -31,7 +31,7 @@ def _rejected(*paths: str) -> pa.Table:
 def _commit(out: Path, tables: dict[str, pa.Table], drop: set[str] | None = None):
     builder = SnapshotBuilder(out, current_snapshot(out), run_id=os.urandom(8).hex())
     if drop is not None:
-        builder.carry_over("rejected", drop)
+        builder.carry_over("rejected", {"source_path": drop})
     for tag, table in tables.items():
         builder.write("rejected", table, tag)
     return builder.commit({"pipeline_version": "test"})

@@ -1,0 +1,92 @@
+"""The corpus as the global stages see it: rows carried from the last snapshot plus this run's new rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tasks.run import Run
+from tasks.schemas import ALL_TABLES, ARTICLES
+
+ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "ingested_at", "cluster_id", "duplicate_of"]
+
+
+def read_parts(paths: Iterable[str | None], schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
+    """Concatenate staging files (None entries skipped) conformed to a schema or some of its columns."""
+    wanted = pa.schema([schema.field(c) for c in columns]) if columns else schema
+    tables = [pq.read_table(p, columns=wanted.names).select(wanted.names).cast(wanted) for p in paths if p]
+    return pa.concat_tables([wanted.empty_table(), *tables])
+
+
+def previous(run: Run, name: str, columns: list[str] | None = None) -> pa.Table:
+    """A table of the last snapshot, or an empty one when there is none or everything is redone."""
+    schema = ALL_TABLES[name]
+    if run.previous is None or run.refresh_reason:
+        return (pa.schema([schema.field(c) for c in columns]) if columns else schema).empty_table()
+    return run.previous.read(name, columns=columns)
+
+
+def without(table: pa.Table, column: str, values: Iterable) -> pa.Table:
+    """The rows whose `column` value is not among `values`."""
+    value_set = pa.array(sorted(set(values)), table.schema.field(column).type)
+    return table.filter(pc.invert(pc.is_in(table.column(column), value_set=value_set))) if len(value_set) else table
+
+
+def texts_by_content(run: Run, content_hashes: set[str], new_articles_paths: list[str | None]) -> dict[str, str]:
+    """Article text for each content hash, from this run's staging files or the last snapshot."""
+    texts = _texts("content_hash", content_hashes, new_articles_paths)
+    missing = content_hashes - texts.keys()
+    if missing and run.previous is not None:
+        found = run.previous.lookup("articles", "content_hash", missing, ["content_hash", "text"])
+        texts.update(zip(found.column("content_hash").to_pylist(), found.column("text").to_pylist()))
+    return texts
+
+
+def texts_by_article(run: Run, article_ids: set[str], new_articles_paths: list[str | None]) -> dict[str, str]:
+    """Article text for each article id, from this run's staging files or the last snapshot."""
+    texts = _texts("article_id", article_ids, new_articles_paths)
+    missing = article_ids - texts.keys()
+    if missing and run.previous is not None:
+        found = run.previous.lookup("articles", "article_id", missing, ["article_id", "text"])
+        texts.update(zip(found.column("article_id").to_pylist(), found.column("text").to_pylist()))
+    return texts
+
+
+def _texts(key: str, values: set[str], paths: list[str | None]) -> dict[str, str]:
+    """Texts of staging article rows whose `key` is among `values`."""
+    texts: dict[str, str] = {}
+    if not values:
+        return texts
+    value_set = pa.array(sorted(values), pa.string())
+    for path in filter(None, paths):
+        keys = pq.read_table(path, columns=[key]).column(key)
+        hit = pc.is_in(keys, value_set=value_set)
+        if pc.any(hit).as_py():
+            rows = pq.read_table(path, columns=[key, "text"]).filter(hit)
+            texts.update(zip(rows.column(key).to_pylist(), rows.column("text").to_pylist()))
+    return texts
+
+
+def staging_paths(results: Iterable, attribute: str) -> list[str]:
+    """The non-empty staging paths of one kind from a list of batch results."""
+    return [getattr(r, attribute) for r in results if getattr(r, attribute)]
+
+
+def final_article_parts(paths: list[str], assignments: dict, part_path) -> list[Path]:
+    """Write staged article rows with their duplicate cluster as the snapshot's new article parts."""
+    from tasks.storage import write_parquet
+
+    written = []
+    for path in paths:
+        rows = pq.read_table(path)
+        ids = rows.column("article_id").to_pylist()
+        rows = rows.set_column(rows.column_names.index("cluster_id"), "cluster_id",
+                               pa.array([assignments[i].cluster_id for i in ids], pa.string()))
+        rows = rows.set_column(rows.column_names.index("duplicate_of"), "duplicate_of",
+                               pa.array([assignments[i].duplicate_of for i in ids], pa.string()))
+        written.append(write_parquet(rows, part_path(Path(path).stem), ARTICLES))
+    return written

@@ -1,0 +1,263 @@
+"""Duplicate articles: exact (same clean text) and near (MinHash LSH candidates confirmed by rapidfuzz).
+
+Everything works on distinct texts (`content_hash`): exact duplicates share one, so each text is
+hashed and compared once however many files carry it, and the persisted index holds one MinHash
+signature per distinct text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import fuzz
+from rapidfuzz.process import cpdist
+
+from tasks.config import DedupConfig
+from tasks.minhash import MinHasher, estimated_jaccard
+from tasks.schemas import DUPLICATE_PAIRS, MINHASH_INDEX, NEAR_EDGES
+
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def hasher(config: DedupConfig) -> MinHasher:
+    """The MinHasher a config describes."""
+    return MinHasher(num_perm=config.num_perm, bands=config.bands, shingle_words=config.shingle_words)
+
+
+def signature_table(content_hashes: list[str], texts: list[str], config: DedupConfig) -> pa.Table:
+    """MinHash signatures of distinct texts, as index rows."""
+    signatures = hasher(config).signatures(texts)
+    flat = pa.array(signatures.reshape(-1), pa.uint32())
+    lists = pa.FixedSizeListArray.from_arrays(flat, config.num_perm).cast(MINHASH_INDEX.field("signature").type)
+    return pa.table({"content_hash": pa.array(content_hashes, pa.string()), "signature": lists}, schema=MINHASH_INDEX)
+
+
+def signatures_of(index: pa.Table, num_perm: int) -> np.ndarray:
+    """The index's signatures as an (n, num_perm) uint32 matrix."""
+    if index.num_rows == 0:
+        return np.empty((0, num_perm), np.uint32)
+    values = pc.list_flatten(index.column("signature")).to_numpy(zero_copy_only=False)
+    return values.astype(np.uint32, copy=False).reshape(-1, num_perm)
+
+
+def _pairs_within(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of rows sharing at least one band key."""
+    n, bands = keys.shape
+    flat = keys.reshape(-1)
+    owner = np.repeat(np.arange(n), bands)
+    order = np.argsort(flat, kind="stable")
+    flat, owner = flat[order], owner[order]
+    left, right = [], []
+    boundaries = np.flatnonzero(np.diff(flat)) + 1
+    for group in np.split(owner, boundaries):
+        if group.size > 1:
+            members = np.unique(group)
+            i, j = np.triu_indices(members.size, k=1)
+            left.append(members[i])
+            right.append(members[j])
+    if not left:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(left), np.concatenate(right)
+
+
+def _pairs_across(new_keys: np.ndarray, old_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (new row, old row) sharing at least one band key."""
+    if new_keys.size == 0 or old_keys.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    old_flat = old_keys.reshape(-1)
+    old_owner = np.repeat(np.arange(old_keys.shape[0]), old_keys.shape[1])
+    order = np.argsort(old_flat, kind="stable")
+    old_flat, old_owner = old_flat[order], old_owner[order]
+    new_flat = new_keys.reshape(-1)
+    new_owner = np.repeat(np.arange(new_keys.shape[0]), new_keys.shape[1])
+    lo = np.searchsorted(old_flat, new_flat, side="left")
+    hi = np.searchsorted(old_flat, new_flat, side="right")
+    hits = np.flatnonzero(hi > lo)
+    counts = (hi - lo)[hits]
+    new_rows = np.repeat(new_owner[hits], counts)
+    starts = np.repeat(lo[hits], counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    return new_rows, old_owner[starts]
+
+
+def candidate_pairs(new: pa.Table, index: pa.Table, config: DedupConfig) -> pa.Table:
+    """Pairs of distinct texts whose signatures share an LSH band and estimated Jaccard passes the bar.
+
+    New texts are compared with each other and with the index; index texts are not compared with
+    each other again.
+    """
+    minhash = hasher(config)
+    new_sigs, old_sigs = signatures_of(new, config.num_perm), signatures_of(index, config.num_perm)
+    new_keys, old_keys = minhash.band_keys(new_sigs), minhash.band_keys(old_sigs)
+    ni, nj = _pairs_within(new_keys)
+    ci, cj = _pairs_across(new_keys, old_keys)
+    left = np.concatenate([new_sigs[ni], new_sigs[ci]])
+    right = np.concatenate([new_sigs[nj], old_sigs[cj]])
+    new_hashes = new.column("content_hash").to_numpy(zero_copy_only=False)
+    old_hashes = index.column("content_hash").to_numpy(zero_copy_only=False)
+    a = np.concatenate([new_hashes[ni], new_hashes[ci]]).astype(object)
+    b = np.concatenate([new_hashes[nj], old_hashes[cj]]).astype(object)
+    jaccard = estimated_jaccard(left, right) if len(a) else np.empty(0)
+    pairs = pa.table({"content_a": pa.array(np.where(a < b, a, b), pa.string()),
+                      "content_b": pa.array(np.where(a < b, b, a), pa.string()),
+                      "jaccard": pa.array(jaccard, pa.float32())})
+    pairs = pairs.filter(pc.greater_equal(pairs.column("jaccard"), config.candidate_min_jaccard))
+    return pairs.group_by(["content_a", "content_b"]).aggregate([("jaccard", "max")]).rename_columns(
+        ["content_a", "content_b", "jaccard"])
+
+
+def confirm_pairs(pairs: pa.Table, texts: dict[str, str], config: DedupConfig) -> pa.Table:
+    """Keep the candidate pairs whose texts are similar by rapidfuzz's normalised Indel ratio."""
+    left = [texts[h] for h in pairs.column("content_a").to_pylist()]
+    right = [texts[h] for h in pairs.column("content_b").to_pylist()]
+    similarity = cpdist(left, right, scorer=fuzz.ratio, workers=-1) / 100.0 if left else np.empty(0)
+    edges = pairs.append_column("similarity", pa.array(similarity, pa.float32()))
+    edges = edges.filter(pc.greater_equal(edges.column("similarity"), config.near_min_similarity))
+    return edges.select(NEAR_EDGES.names).cast(NEAR_EDGES)
+
+
+class _UnionFind:
+    """Disjoint sets over integer ids, with path halving."""
+
+    def __init__(self, size: int):
+        self.parent = list(range(size))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where an article sits among duplicates."""
+
+    cluster_id: str
+    duplicate_of: str | None
+    kind: str | None  # 'exact' or 'near' for a duplicate, None for the canonical copy
+
+
+def assign_clusters(articles: pa.Table, edges: pa.Table) -> dict[str, Assignment]:
+    """Group articles by identical text and by near-duplicate edges; pick each group's canonical copy.
+
+    The canonical copy is the earliest published (unknown dates last), then the earliest
+    ingested, then the smallest article_id: a deterministic choice that reruns never flip.
+    """
+    contents = sorted(set(articles.column("content_hash").to_pylist()))
+    position = {h: i for i, h in enumerate(contents)}
+    sets = _UnionFind(len(contents))
+    for a, b in zip(edges.column("content_a").to_pylist(), edges.column("content_b").to_pylist()):
+        if a in position and b in position:
+            sets.union(position[a], position[b])
+    members: dict[int, list[tuple]] = {}
+    for row in articles.select(["article_id", "content_hash", "published_at", "ingested_at"]).to_pylist():
+        key = (row["published_at"] or _LATEST, row["ingested_at"], row["article_id"])
+        members.setdefault(sets.find(position[row["content_hash"]]), []).append((key, row))
+    result: dict[str, Assignment] = {}
+    for group in members.values():
+        group.sort(key=lambda item: item[0])
+        canonical = group[0][1]
+        result[canonical["article_id"]] = Assignment(canonical["article_id"], None, None)
+        for _, row in group[1:]:
+            kind = "exact" if row["content_hash"] == canonical["content_hash"] else "near"
+            result[row["article_id"]] = Assignment(canonical["article_id"], canonical["article_id"], kind)
+    return result
+
+
+def duplicate_pair_rows(assignments: dict[str, Assignment], content_of: dict[str, str],
+                        similarity: dict[tuple[str, str], float]) -> pa.Table:
+    """One row per duplicate article: its canonical copy, how it matched, and how similar they are."""
+    rows = [
+        {"article_id": article_id, "duplicate_of": a.duplicate_of, "kind": a.kind,
+         "similarity": 1.0 if a.kind == "exact" else similarity[_ordered(content_of[article_id], content_of[a.duplicate_of])]}
+        for article_id, a in sorted(assignments.items()) if a.duplicate_of is not None
+    ]
+    return pa.Table.from_pylist(rows, schema=DUPLICATE_PAIRS)
+
+
+def _ordered(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def pairs_needing_similarity(assignments: dict[str, Assignment], content_of: dict[str, str],
+                             known: dict[tuple[str, str], float]) -> list[tuple[str, str]]:
+    """Near-duplicate (text, canonical text) pairs whose similarity is not known yet."""
+    needed = set()
+    for article_id, a in assignments.items():
+        if a.kind == "near":
+            pair = _ordered(content_of[article_id], content_of[a.duplicate_of])
+            if pair not in known:
+                needed.add(pair)
+    return sorted(needed)
+
+
+def similarities(pairs: list[tuple[str, str]], texts: dict[str, str]) -> dict[tuple[str, str], float]:
+    """rapidfuzz ratio (0..1) of each pair of texts."""
+    if not pairs:
+        return {}
+    scores = cpdist([texts[a] for a, _ in pairs], [texts[b] for _, b in pairs], scorer=fuzz.ratio, workers=-1)
+    return {pair: float(score) / 100.0 for pair, score in zip(pairs, scores)}
+
+
+def near_duplicate_edges(content_hashes: list[str], texts: list[str], config: DedupConfig,
+                         index: pa.Table | None = None,
+                         index_texts: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:
+    """Near-duplicate edges among new distinct texts and between them and an index; and the grown index.
+
+    The whole corpus-scale path in one call (signatures, LSH candidates, rapidfuzz confirmation),
+    for benchmarks and tests; the pipeline runs the same steps with its own I/O in between.
+    """
+    index = MINHASH_INDEX.empty_table() if index is None else index
+    new = signature_table(content_hashes, texts, config)
+    pairs = candidate_pairs(new, index, config)
+    lookup = {**(index_texts or {}), **dict(zip(content_hashes, texts))}
+    return confirm_pairs(pairs, lookup, config), pa.concat_tables([index, new])
+
+
+@dataclass(frozen=True)
+class DedupOutcome:
+    """What the dedup stage decided for the corpus after this run's changes."""
+
+    assignments: dict[str, Assignment]
+    updates: pa.Table  # article_id, cluster_id, duplicate_of of carried rows that changed
+    duplicate_pairs: pa.Table
+    new_index: pa.Table
+    dropped_contents: set[str]
+    edges: pa.Table
+    removed_articles: set[str]
+    new_edges: int
+
+
+def changed_assignments(kept: pa.Table, assignments: dict[str, Assignment]) -> pa.Table:
+    """Carried article rows whose cluster or canonical copy changed, with the new values."""
+    rows = [
+        {"article_id": row["article_id"], "cluster_id": assignments[row["article_id"]].cluster_id,
+         "duplicate_of": assignments[row["article_id"]].duplicate_of}
+        for row in kept.select(["article_id", "cluster_id", "duplicate_of"]).to_pylist()
+        if (row["cluster_id"], row["duplicate_of"]) != (assignments[row["article_id"]].cluster_id,
+                                                        assignments[row["article_id"]].duplicate_of)
+    ]
+    schema = pa.schema([("article_id", pa.string()), ("cluster_id", pa.string()), ("duplicate_of", pa.string())])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def known_similarities(edges: pa.Table, previous_pairs: pa.Table, content_of: dict[str, str]) -> dict[tuple[str, str], float]:
+    """Similarities already measured: confirmed edges and the last run's duplicate pairs."""
+    known = {_ordered(a, b): s for a, b, s in zip(edges.column("content_a").to_pylist(),
+                                                 edges.column("content_b").to_pylist(),
+                                                 edges.column("similarity").to_pylist())}
+    for article_id, canonical, similarity in zip(previous_pairs.column("article_id").to_pylist(),
+                                                 previous_pairs.column("duplicate_of").to_pylist(),
+                                                 previous_pairs.column("similarity").to_pylist()):
+        if article_id in content_of and canonical in content_of:
+            known.setdefault(_ordered(content_of[article_id], content_of[canonical]), similarity)
+    return known

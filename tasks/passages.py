@@ -1,0 +1,121 @@
+"""Reused passages: sentences and quotations that recur in articles of different duplicate clusters.
+
+A segment is a sentence or a quotation of at least `passage_min_words` words. Its hash ignores
+case, quote style and punctuation, so "Russia’s" and "Russia's" match; each occurrence keeps its
+own character offsets into `articles.text`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.schemas import PASSAGE_STATE, PASSAGES
+
+# A sentence ends at . ! ? … (with any closing quotes) before whitespace and a capital, digit or
+# opening quote; a paragraph break always ends one.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9А-ЯЁ])|\n\n")
+_QUOTATION = re.compile(r"“([^”\n]+)(?:”|$)|\"([^\"\n]+)(?:\"|$)", re.MULTILINE)
+_NOISE = str.maketrans({c: " " for c in "“”„‟‘’‚‛«»‹›–—―…·•\"'`´.,;:!?()[]{}"})
+
+
+def segment_key(text: str) -> tuple[int, int]:
+    """(hash, word count) of a segment's normalised words; equal for differently punctuated copies."""
+    words = text.casefold().translate(_NOISE).split()
+    digest = hashlib.blake2b(" ".join(words).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True), len(words)
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences and quotations of a text, stripped of spaces and quote marks."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.end() if match.group() != "\n\n" else match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    for match in _QUOTATION.finditer(text):
+        group = 1 if match.group(1) is not None else 2
+        spans.append((match.start(group), match.end(group)))
+    stripped = []
+    for begin, end in spans:
+        while begin < end and text[begin] in " \n\"“‘'":
+            begin += 1
+        while end > begin and text[end - 1] in " \n\"”’'":
+            end -= 1
+        if end > begin:
+            stripped.append((begin, end))
+    return sorted(set(stripped))
+
+
+def article_segments(article_id: str, text: str, min_words: int) -> list[dict]:
+    """The trackable segments of one article, as segment-state rows."""
+    rows = []
+    for begin, end in _spans(text):
+        key, words = segment_key(text[begin:end])
+        if words >= min_words:
+            rows.append({"article_id": article_id, "segment_hash": key, "start": begin, "end": end})
+    return rows
+
+
+def passage_hashes(segments: pa.Table, cluster_of: dict[str, str]) -> set[int]:
+    """Segment hashes found in articles of at least two different duplicate clusters."""
+    if segments.num_rows == 0:
+        return set()
+    ids = segments.column("article_id").to_pylist()
+    clusters = pa.array([cluster_of.get(i, i) for i in ids], pa.string())
+    table = pa.table({"segment_hash": segments.column("segment_hash"), "cluster": clusters})
+    counts = table.group_by("segment_hash").aggregate([("cluster", "count_distinct")])
+    reused = counts.filter(pc.greater_equal(counts.column("cluster_count_distinct"), 2))
+    return set(reused.column("segment_hash").to_pylist())
+
+
+def passage_id(segment_hash: int) -> str:
+    """Printable id of a passage (the hash of its normalised words)."""
+    return f"{segment_hash & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def passage_rows(segments: pa.Table, reused: set[int], texts: dict[str, str]) -> pa.Table:
+    """Passage rows for the segments whose hash is reused, with each occurrence's own text."""
+    rows = [
+        {"passage_id": passage_id(s["segment_hash"]), "article_id": s["article_id"], "start": s["start"],
+         "end": s["end"], "text": texts[s["article_id"]][s["start"] : s["end"]]}
+        for s in segments.to_pylist() if s["segment_hash"] in reused
+    ]
+    return pa.Table.from_pylist(rows, schema=PASSAGES)
+
+
+def segments_table(rows: list[dict]) -> pa.Table:
+    """Segment-state rows as a table."""
+    return pa.Table.from_pylist(rows, schema=PASSAGE_STATE)
+
+
+@dataclass(frozen=True)
+class PassageOutcome:
+    """Passage rows to add and to remove after this run's changes, and the segments to keep."""
+
+    new_rows: pa.Table
+    removed_ids: set[str]
+    new_segments: pa.Table
+    reused_passages: int
+
+
+def update_passages(kept_segments: pa.Table, new_segments: pa.Table, cluster_of: dict[str, str],
+                    before: set[str], texts: Callable[[set[str]], dict[str, str]]) -> PassageOutcome:
+    """Passages after a run: rows for new articles, rows for old articles whose segment became reused.
+
+    `before` holds the passage ids of the last snapshot; `texts` fetches article texts by id.
+    """
+    reused = passage_hashes(pa.concat_tables([kept_segments, new_segments]), cluster_of)
+    after = {passage_id(h) for h in reused}
+    added = {h for h in reused if passage_id(h) not in before}
+    new_hits = new_segments.filter(pc.is_in(new_segments.column("segment_hash"), value_set=pa.array(sorted(reused), pa.int64())))
+    old_hits = kept_segments.filter(pc.is_in(kept_segments.column("segment_hash"), value_set=pa.array(sorted(added), pa.int64())))
+    hits = pa.concat_tables([new_hits, old_hits])
+    rows = passage_rows(hits, reused, texts(set(hits.column("article_id").to_pylist())))
+    return PassageOutcome(new_rows=rows, removed_ids=before - after, new_segments=new_segments, reused_passages=len(after))
