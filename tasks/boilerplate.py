@@ -134,27 +134,54 @@ def paragraph_hash(paragraph: str) -> int:
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little", signed=True)
 
 
-def candidate_hashes(paragraphs: list[str], max_chars: int) -> list[int]:
-    """Hashes of the paragraphs that could be corpus boilerplate: short and quote-free, distinct."""
-    return sorted({paragraph_hash(p) for p in paragraphs if len(p) <= max_chars and not _QUOTE_CHARS.search(p)})
+def _is_candidate(paragraph: str, max_chars: int) -> bool:
+    """Short and quote-free: the shape page furniture has."""
+    return len(paragraph) <= max_chars and not _QUOTE_CHARS.search(paragraph)
+
+
+def candidate_hashes(paragraphs: list[str], max_chars: int) -> tuple[list[int], list[int]]:
+    """Hashes of the paragraphs that could be corpus boilerplate, each with a hash of its context.
+
+    The context is the nearest article paragraph (not itself a candidate) before and after it. A
+    re-posted copy of an article repeats its contexts, so copies of one story count once; page
+    furniture sits in a different context in every different article.
+    """
+    hashes = [paragraph_hash(p) for p in paragraphs]
+    content = [not _is_candidate(p, max_chars) for p in paragraphs]
+    before, last = [], 0
+    for h, is_content in zip(hashes, content):
+        before.append(last)
+        last = h if is_content else last
+    after, following = [], 0
+    for h, is_content in zip(reversed(hashes), reversed(content)):
+        after.append(following)
+        following = h if is_content else following
+    after.reverse()
+    pairs = sorted({(h, _combine(b, a)) for h, b, a, c in zip(hashes, before, after, content) if not c})
+    return [h for h, _ in pairs], [c for _, c in pairs]
+
+
+def _combine(left: int, right: int) -> int:
+    """One signed 64-bit hash of two."""
+    digest = hashlib.blake2b(left.to_bytes(8, "little", signed=True) + right.to_bytes(8, "little", signed=True),
+                             digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def boilerplate_sets(paragraph_state: pa.Table, min_articles: int) -> dict[str, frozenset[int]]:
-    """Per boilerplate group, the paragraph hashes found in at least `min_articles` articles."""
+    """Per boilerplate group, the paragraph hashes found in at least `min_articles` different contexts."""
     if paragraph_state.num_rows == 0:
         return {}
-    groups = paragraph_state.column("boilerplate_group")
-    lengths = pc.list_value_length(paragraph_state.column("paragraph_hashes")).fill_null(0)
-    flat = pa.table(
-        {
-            "group": pc.take(groups, pc.list_parent_indices(paragraph_state.column("paragraph_hashes"))),
-            "hash": pc.list_flatten(paragraph_state.column("paragraph_hashes")),
-        }
-    )
-    if flat.num_rows == 0 or pc.sum(lengths).as_py() == 0:
+    hashes = paragraph_state.column("paragraph_hashes")
+    flat = pa.table({
+        "group": pc.take(paragraph_state.column("boilerplate_group"), pc.list_parent_indices(hashes)),
+        "hash": pc.list_flatten(hashes),
+        "context": pc.list_flatten(paragraph_state.column("context_hashes")),
+    })
+    if flat.num_rows == 0:
         return {}
-    counts = flat.group_by(["group", "hash"]).aggregate([("hash", "count")])
-    frequent = counts.filter(pc.greater_equal(counts.column("hash_count"), min_articles))
+    counts = flat.group_by(["group", "hash"]).aggregate([("context", "count_distinct")])
+    frequent = counts.filter(pc.greater_equal(counts.column("context_count_distinct"), min_articles))
     result: dict[str, set[int]] = {}
     for group, value in zip(frequent.column("group").to_pylist(), frequent.column("hash").to_pylist()):
         result.setdefault(group, set()).add(value)

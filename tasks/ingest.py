@@ -84,6 +84,7 @@ def build_article(text: str, *, source_path: str, record_index: int | None, cont
     outlet = fields.get("outlet") if isinstance(fields.get("outlet"), str) else None
     outlet = outlet or named_outlet or meta.outlet
     group = f"outlet:{outlet}" if outlet else boilerplate_group(source_path)
+    hashes, contexts = candidate_hashes(body, config.normalise.corpus_boilerplate_max_chars)
     return {
         "article_id": article_id(source_path, content_key),
         "source_path": source_path,
@@ -100,7 +101,8 @@ def build_article(text: str, *, source_path: str, record_index: int | None, cont
         "paragraphs": body,
         "n_rule_removed": removed,
         "boilerplate_group": group,
-        "paragraph_hashes": candidate_hashes(body, config.normalise.corpus_boilerplate_max_chars),
+        "paragraph_hashes": hashes,
+        "context_hashes": contexts,
     }
 
 

@@ -87,6 +87,7 @@ PARSED = pa.schema(
         pa.field("n_rule_removed", pa.int32(), nullable=False),
         pa.field("boilerplate_group", pa.string(), nullable=False),
         pa.field("paragraph_hashes", pa.list_(pa.int64()), nullable=False),
+        pa.field("context_hashes", pa.list_(pa.int64()), nullable=False),
     ],
     metadata={"description": "Staging: one parsed article before corpus boilerplate removal."},
 )
@@ -139,6 +140,7 @@ PARAGRAPH_STATE = pa.schema(
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("boilerplate_group", pa.string(), nullable=False),
         pa.field("paragraph_hashes", pa.list_(pa.int64()), nullable=False),
+        pa.field("context_hashes", pa.list_(pa.int64()), nullable=False),
     ],
     metadata={"description": "Distinct short-paragraph hashes per article, for corpus boilerplate counts."},
 )

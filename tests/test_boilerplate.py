@@ -74,7 +74,8 @@ def test_short_lines_inside_the_article_are_not_footer():
 
 def _state(rows):
     return pa.Table.from_pylist(
-        [{"source_path": f"{i}.txt", "article_id": str(i), "boilerplate_group": group, "paragraph_hashes": hashes}
+        [{"source_path": f"{i}.txt", "article_id": str(i), "boilerplate_group": group, "paragraph_hashes": hashes,
+          "context_hashes": list(range(i * 100, i * 100 + len(hashes)))}  # every article a different context
          for i, (group, hashes) in enumerate(rows)],
         schema=PARAGRAPH_STATE,
     )
@@ -97,7 +98,8 @@ def test_flipped_paragraphs():
 def test_only_articles_containing_a_flipped_paragraph_are_reprocessed():
     footer, other = paragraph_hash("Daily Planet footer"), paragraph_hash("Another short line")
     old = _state([("outlet:A", [footer]), ("outlet:A", [footer]), ("outlet:A", [other]), ("outlet:B", [footer])])
-    new = _state([("outlet:A", [footer])]).set_column(0, "source_path", pa.array(["new.txt"]))
+    new = pa.Table.from_pylist([{"source_path": "new.txt", "article_id": "n", "boilerplate_group": "outlet:A",
+                                 "paragraph_hashes": [footer], "context_hashes": [999]}], schema=PARAGRAPH_STATE)
     result = update_corpus_boilerplate(old, new, replaced=set(), min_articles=3)
     assert result.flipped == {"outlet:A": {footer}}
     assert result.reprocess == ["0.txt", "1.txt"]
@@ -105,8 +107,21 @@ def test_only_articles_containing_a_flipped_paragraph_are_reprocessed():
 
 
 def test_candidate_hashes_skip_long_and_quoted_paragraphs():
-    hashes = candidate_hashes(["Short footer", "Short footer", "“A short quote”", "x" * 300], max_chars=200)
-    assert hashes == [paragraph_hash("short   FOOTER")]
+    hashes, contexts = candidate_hashes(["Short footer", "Short footer", "“A short quote”", "x" * 300], max_chars=200)
+    assert hashes == [paragraph_hash("short   FOOTER")] and len(contexts) == 1
+
+
+def test_reposts_of_one_story_do_not_make_its_short_paragraphs_boilerplate():
+    story = [BODY, "A short paragraph of the story itself.", BODY + " More."]
+    footer = "Follow the Daily Planet"
+    articles = [story + [footer]] * 3 + [[BODY + f" Story {i}.", footer] for i in range(2)]
+    rows = []
+    for i, paragraphs in enumerate(articles):
+        hashes, contexts = candidate_hashes(paragraphs, 200)
+        rows.append({"source_path": f"{i}.txt", "article_id": str(i), "boilerplate_group": "outlet:A",
+                     "paragraph_hashes": hashes, "context_hashes": contexts})
+    sets = boilerplate_sets(pa.Table.from_pylist(rows, schema=PARAGRAPH_STATE), min_articles=3)
+    assert sets == {"outlet:A": {paragraph_hash(footer)}}
 
 
 def test_empty_state_has_no_boilerplate():

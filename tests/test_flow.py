@@ -186,3 +186,74 @@ def test_batches_on_worker_processes_give_the_same_datasets(seed_corpus, tmp_pat
     assert summary["articles_written"] == 5
     assert _stable(_articles(parallel)) == _stable(_articles(serial))
     assert len(current_snapshot(parallel).part_files("articles")) == 3  # one part per batch
+
+
+DEDUP_DATA = Path(__file__).resolve().parent / "data" / "dedup"
+ANSWERS = json.loads((DEDUP_DATA / "answers.json").read_text())["duplicates"]
+
+
+def _add_variants(raw: Path) -> None:
+    for answer in ANSWERS:
+        target = raw / answer["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(DEDUP_DATA / answer["path"], target)
+
+
+def _duplicates(out: Path) -> set[tuple[str, str, str]]:
+    """(duplicate's path, canonical's path, kind) from duplicate_pairs joined to articles, in DuckDB."""
+    rows = duckdb.sql(f"""
+        select d.source_path, c.source_path, p.kind
+        from read_parquet('{out}/duplicate_pairs/*.parquet') p
+        join read_parquet('{out}/articles/*.parquet') d on d.article_id = p.article_id
+        join read_parquet('{out}/articles/*.parquet') c on c.article_id = p.duplicate_of
+    """).fetchall()
+    return set(rows)
+
+
+def test_duplicates_and_reused_passages_of_the_seed_variants(seed_corpus, tmp_path):
+    _add_variants(seed_corpus)
+    out = tmp_path / "out"
+    _run(seed_corpus, out)
+    # Ingested together and undated, the copies tie; the smallest id is canonical, so compare pairs unordered.
+    assert {(frozenset(d[:2]), d[2]) for d in _duplicates(out)} <= {
+        (frozenset((a["path"], a["duplicate_of"])), a["kind"]) for a in ANSWERS} | {
+        (frozenset((a["path"], b["path"])), a["kind"]) for a in ANSWERS for b in ANSWERS if a["duplicate_of"] == b["duplicate_of"]}
+    assert len(_duplicates(out)) == len(ANSWERS)
+    clusters = duckdb.sql(f"select count(distinct cluster_id), count(*) filter (where duplicate_of is null) "
+                          f"from read_parquet('{out}/articles/*.parquet')").fetchall()
+    assert clusters == [(5, 5)]  # five stories, one canonical copy each
+
+    # Every passage occurrence points at its own text; the Xi quote is carried by 000 and 003.
+    mismatched = duckdb.sql(f"""
+        select count(*) from read_parquet('{out}/passages/*.parquet') p
+        join read_parquet('{out}/articles/*.parquet') a using (article_id)
+        where substring(a.text, p.start + 1, p."end" - p.start) != p.text
+    """).fetchall()
+    assert mismatched == [(0,)]
+    carriers = duckdb.sql(f"""
+        select list(distinct a.cluster_id order by a.cluster_id), count(*) from read_parquet('{out}/passages/*.parquet') p
+        join read_parquet('{out}/articles/*.parquet') a using (article_id)
+        where p.text like 'China is willing to make efforts with Russia%'
+    """).fetchall()
+    (cluster_ids, occurrences), = carriers
+    assert len(cluster_ids) == 2 and occurrences >= 3  # 000, its repost and straight-quote copy, and 003
+
+
+def test_dedup_is_incremental_and_follows_deletions(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    _run(seed_corpus, out)
+    _add_variants(seed_corpus)
+    summary = _run(seed_corpus, out)
+    assert summary["articles_written"] == len(ANSWERS)
+    assert _duplicates(out) == {(a["path"], a["duplicate_of"], a["kind"]) for a in ANSWERS}
+
+    (seed_corpus / "000_00d65d564b3f9c64.txt").unlink()  # the canonical copy goes
+    summary = _run(seed_corpus, out)
+    assert summary["articles_reclustered"] == 2
+    remaining = {d for d in _duplicates(out) if "000" in d[0] or "000" in d[1]}
+    assert remaining == {("near/000-straight-quotes.txt", "mirror/000-repost.txt", "near")}
+    assert _run(seed_corpus, out)["snapshot_written"] is False
+
+    full = tmp_path / "full"
+    _run(seed_corpus, full)
+    assert _partition(_articles(full)) == _partition(_articles(out))

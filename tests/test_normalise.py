@@ -44,7 +44,7 @@ def _parsed(paragraphs: list[str], group: str = "outlet:A") -> pa.Table:
         "article_id": "id1", "source_path": "a.txt", "record_index": None, "source_format": "txt",
         "source_hash": "h", "encoding": "utf-8", "outlet": "A", "url": None, "title": "T", "published_at": None,
         "published_raw": None, "dateline": None, "paragraphs": paragraphs, "n_rule_removed": 2,
-        "boilerplate_group": group, "paragraph_hashes": [],
+        "boilerplate_group": group, "paragraph_hashes": [], "context_hashes": [],
     }], schema=PARSED)
 
 

@@ -1,0 +1,149 @@
+"""Dedup: MinHash, LSH candidates, rapidfuzz confirmation, clusters and reused passages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tasks.config import DedupConfig
+from tasks.dedup import assign_clusters, near_duplicate_edges
+from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
+from tasks.normalise import content_hash
+from tasks.passages import article_segments, passage_hashes, segments_table, update_passages
+
+from conftest import SEEDS, TEST_DATA
+
+DEDUP_DATA = TEST_DATA / "dedup"
+ANSWERS = json.loads((DEDUP_DATA / "answers.json").read_text())["duplicates"]
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def test_token_hashes_are_pinned_and_ignore_case_spacing_and_quote_style():
+    expected = [7027355053757536558, 3039481451237660438, 4675517471828686866]
+    assert token_hashes("Xi met Putin").tolist() == expected  # the same on every machine
+    assert token_hashes('xi   MET "Putin"').tolist() == expected
+    assert token_hashes("Xi met “Putin”").tolist() == expected
+    assert token_hashes("").size == 0 and token_hashes("— … —").size == 0
+
+
+def test_signatures_estimate_jaccard():
+    hasher = MinHasher()
+    text = (SEEDS / "000_00d65d564b3f9c64.txt").read_text()
+    other = (SEEDS / "002_cd11cc6e04f149dc.txt").read_text()
+    signatures = hasher.signatures([text, text, other, ""])
+    assert estimated_jaccard(signatures[:1], signatures[1:2])[0] == 1.0
+    assert estimated_jaccard(signatures[:1], signatures[2:3])[0] < 0.1
+    assert (signatures[3] == np.iinfo(np.uint32).max).all()
+    np.testing.assert_array_equal(MinHasher().signatures([text]), signatures[:1])  # deterministic
+
+
+def _texts() -> dict[str, str]:
+    """Seeds and their variants, as the pipeline would see them (parsed and normalised)."""
+    from tasks.config import PipelineConfig
+    from tasks.ingest import parse_file
+
+    texts = {}
+    for path in [*sorted(SEEDS.glob("*.txt")), *(DEDUP_DATA / a["path"] for a in ANSWERS)]:
+        (article,) = parse_file(path.read_bytes(), path.name, "h", PipelineConfig()).articles
+        texts[path.name] = "\n\n".join(article["paragraphs"])
+    return texts
+
+
+def test_near_duplicate_edges_find_the_variants_and_keep_different_articles_apart():
+    texts = _texts()
+    by_hash: dict[str, str] = {}
+    for name, text in texts.items():  # seeds first, so each text is named after its original
+        by_hash.setdefault(content_hash(text), name)
+    edges, index = near_duplicate_edges(list(by_hash), [texts[n] for n in by_hash.values()], DedupConfig())
+    found = {frozenset((by_hash[a], by_hash[b])) for a, b in zip(edges.column("content_a").to_pylist(),
+                                                                 edges.column("content_b").to_pylist())}
+    expected = {frozenset((Path(a["path"]).name, a["duplicate_of"])) for a in ANSWERS if a["kind"] == "near"}
+    assert found == expected
+    assert index.num_rows == len(by_hash)
+    for answer in ANSWERS:  # exact duplicates are identical once normalised
+        same = content_hash(texts[Path(answer["path"]).name]) == content_hash(texts[answer["duplicate_of"]])
+        assert same == (answer["kind"] == "exact"), answer
+
+
+def test_new_texts_are_checked_against_an_existing_index():
+    texts = _texts()
+    seeds = [p.name for p in sorted(SEEDS.glob("*.txt"))]
+    _, index = near_duplicate_edges([content_hash(texts[n]) for n in seeds], [texts[n] for n in seeds], DedupConfig())
+    variant = texts["002-one-word.txt"]
+    edges, grown = near_duplicate_edges([content_hash(variant)], [variant], DedupConfig(), index=index,
+                                        index_texts={content_hash(texts[n]): texts[n] for n in seeds})
+    assert edges.num_rows == 1 and edges.column("similarity")[0].as_py() > 0.99
+    assert grown.num_rows == len(seeds) + 1
+
+
+def _articles(rows):
+    schema = pa.schema([("article_id", pa.string()), ("content_hash", pa.string()),
+                        ("published_at", pa.timestamp("us", tz="UTC")), ("ingested_at", pa.timestamp("us", tz="UTC"))])
+    return pa.Table.from_pylist([dict(zip(schema.names, r)) for r in rows], schema=schema)
+
+
+EDGES = pa.table({"content_a": ["h1"], "content_b": ["h2"], "jaccard": pa.array([0.9], pa.float32()),
+                  "similarity": pa.array([0.95], pa.float32())})
+
+
+@pytest.mark.parametrize(
+    ("rows", "canonical"),
+    [
+        # earliest published wins
+        ([("b", "h1", datetime(2022, 9, 15, tzinfo=timezone.utc), T0), ("a", "h2", datetime(2022, 9, 16, tzinfo=timezone.utc), T0)], "b"),
+        # an unknown date sorts last
+        ([("a", "h1", None, T0), ("b", "h2", datetime(2022, 9, 16, tzinfo=timezone.utc), T0)], "b"),
+        # then the earliest ingested
+        ([("a", "h1", None, datetime(2024, 2, 1, tzinfo=timezone.utc)), ("b", "h2", None, T0)], "b"),
+        # then the smallest id
+        ([("b", "h1", None, T0), ("a", "h2", None, T0)], "a"),
+    ],
+)
+def test_canonical_copy_is_chosen_deterministically(rows, canonical):
+    assignments = assign_clusters(_articles(rows), EDGES)
+    assert {a.cluster_id for a in assignments.values()} == {canonical}
+    assert assignments[canonical].duplicate_of is None
+    (other,) = [k for k in assignments if k != canonical]
+    assert (assignments[other].duplicate_of, assignments[other].kind) == (canonical, "near")
+
+
+def test_exact_copies_cluster_without_edges_and_singletons_are_their_own_cluster():
+    assignments = assign_clusters(_articles([("a", "h1", None, T0), ("b", "h1", None, T0), ("c", "h3", None, T0)]),
+                                  EDGES.slice(0, 0))
+    assert (assignments["b"].duplicate_of, assignments["b"].kind) == ("a", "exact")
+    assert (assignments["c"].cluster_id, assignments["c"].duplicate_of) == ("c", None)
+
+
+def test_segments_have_offsets_into_the_text_and_quotations_are_their_own_segments():
+    text = ("In Samarkand, President Xi told Putin that “China is willing to make efforts with Russia to "
+            "assume the role of great powers.” Officials said the talks lasted two hours on Thursday.")
+    segments = article_segments("a", text, min_words=8)
+    pieces = [text[s["start"] : s["end"]] for s in segments]
+    assert "China is willing to make efforts with Russia to assume the role of great powers." in pieces
+    assert "Officials said the talks lasted two hours on Thursday." in pieces
+    assert all(not p.startswith((" ", "“")) for p in pieces)
+
+
+def test_a_passage_needs_two_different_clusters():
+    quote = "China is willing to make efforts with Russia to assume the role of great powers."
+    segments = segments_table([*article_segments("a", f"Xi said: “{quote}”", 8), *article_segments("b", f"RT quoted “{quote}”", 8)])
+    assert len(passage_hashes(segments, {"a": "a", "b": "b"})) == 1
+    assert passage_hashes(segments, {"a": "a", "b": "a"}) == set()  # duplicates of one story do not count
+
+
+def test_update_passages_adds_old_occurrences_when_a_segment_becomes_reused():
+    quote = "China is willing to make efforts with Russia to assume the role of great powers."
+    texts = {"old": f"Xi said: “{quote}”", "new": f"RT quoted Xi: “{quote.replace('China', 'china')}”"}
+    old = segments_table(article_segments("old", texts["old"], 8))
+    new = segments_table(article_segments("new", texts["new"], 8))
+    outcome = update_passages(old, new, {}, before=set(), texts=lambda ids: {i: texts[i] for i in ids})
+    rows = outcome.new_rows.to_pylist()
+    assert sorted(r["article_id"] for r in rows) == ["new", "old"] and len({r["passage_id"] for r in rows}) == 1
+    assert all(texts[r["article_id"]][r["start"] : r["end"]] == r["text"] for r in rows)
+    gone = update_passages(old, new.slice(0, 0), {}, before={rows[0]["passage_id"]}, texts=lambda ids: {})
+    assert gone.removed_ids == {rows[0]["passage_id"]} and gone.new_rows.num_rows == 0
