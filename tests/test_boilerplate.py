@@ -112,9 +112,10 @@ def test_candidate_hashes_skip_long_and_quoted_paragraphs():
 
 
 def test_reposts_of_one_story_do_not_make_its_short_paragraphs_boilerplate():
-    story = [BODY, "A short paragraph of the story itself.", BODY + " More."]
+    long_body = BODY * 3  # longer than max_chars: article text, never a candidate
+    story = [long_body, "A short paragraph of the story itself.", long_body + " More."]
     footer = "Follow the Daily Planet"
-    articles = [story + [footer]] * 3 + [[BODY + f" Story {i}.", footer] for i in range(2)]
+    articles = [story + [footer]] * 3 + [[long_body + f" Story {i}.", footer] for i in range(2)]
     rows = []
     for i, paragraphs in enumerate(articles):
         hashes, contexts = candidate_hashes(paragraphs, 200)
