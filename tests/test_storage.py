@@ -99,3 +99,24 @@ def test_lock_dies_with_a_killed_holder(tmp_path):
     time.sleep(0.1)
     with output_lock(tmp_path):
         pass
+
+
+def test_carry_over_rewrites_only_parts_with_updated_or_dropped_rows(tmp_path):
+    from tasks.schemas import PASSAGES
+
+    def passages(*rows):
+        return pa.Table.from_pylist([{"passage_id": p, "article_id": a, "start": 0, "end": 1, "text": "x"} for p, a in rows],
+                                    schema=PASSAGES)
+
+    builder = SnapshotBuilder(tmp_path, None, run_id="first000")
+    builder.write("passages", passages(("p1", "a"), ("p2", "b")), "one")
+    builder.write("passages", passages(("p3", "c")), "two")
+    first = builder.commit({})
+    builder = SnapshotBuilder(tmp_path, first, run_id="second00")
+    updates = pa.table({"article_id": ["a"], "text": ["y"]})
+    builder.carry_over("passages", {"passage_id": ["p2"]}, updates=updates)
+    second = builder.commit({})
+    rows = sorted(ds.dataset(tmp_path / "passages").to_table().to_pylist(), key=lambda r: r["passage_id"])
+    assert [(r["passage_id"], r["text"]) for r in rows] == [("p1", "y"), ("p3", "x")]
+    untouched = second.root / "passages" / "part-00000001-two.parquet"
+    assert os.stat(untouched).st_ino == os.stat(first.root / "passages" / untouched.name).st_ino
