@@ -44,8 +44,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 MAKE_CORPUS = REPO_ROOT / "bench" / "make_corpus.py"
 DATATROVE_VENV = REPO_ROOT / "bench" / ".venv-datatrove"
 # datatrove's MinHash steps need spaCy (English word tokenizer: spacy.blank("en"), no model
-# download), xxhash (its default shingle hash) and regex; its JSONL writer needs orjson.
-DATATROVE_PACKAGES = ["datatrove==0.10.1", "spacy", "xxhash<4", "regex", "orjson"]
+# download), xxhash (its default shingle hash) and regex; its JSONL writer needs orjson, and
+# datatrove.pipeline.dedup's __init__ imports `tokenizers` (for the exact-substring steps).
+DATATROVE_PACKAGES = ["datatrove==0.10.1", "spacy", "xxhash<4", "regex", "orjson", "tokenizers"]
 CACHE_FORMAT = 1  # bump when the cached documents' content or order rules change
 
 
@@ -445,6 +446,39 @@ def print_false_positives(name: str, s: Score, text_of: dict[str, str], edge_inf
         print(f"  ratio {sims[i]:.3f}{extra}\n    {a}\n    {b}\n    {first_difference(text_of[a], text_of[b])}")
 
 
+def print_missed(s: Score, text_of: dict[str, str], config, top: int = 10) -> None:
+    """Why planted pairs were missed: rapidfuzz ratio, MinHash estimate on the texts as loaded and after the
+    pipeline's own line cleaning (tasks.text.clean_line folds NBSP and other exotic spaces)."""
+    import numpy as np
+    from rapidfuzz import fuzz
+
+    from tasks.dedup import hasher
+    from tasks.minhash import estimated_jaccard
+    from tasks.text import clean_line
+
+    if not s.missed:
+        return
+    minhash = hasher(config)
+    causes = Counter()
+    lines = []
+    for doc, orig, kind, edit in s.missed:
+        a, b = text_of[doc], text_of[orig]
+        ca, cb = ("\n".join(clean_line(x) for x in t.split("\n")) for t in (a, b))
+        sigs = minhash.signatures([a, b, ca, cb])
+        raw, clean = float(estimated_jaccard(sigs[0:1], sigs[1:2])[0]), float(estimated_jaccard(sigs[2:3], sigs[3:4])[0])
+        keys = minhash.band_keys(sigs)
+        bands = int((keys[0] == keys[1]).sum())
+        exotic = sum(a.count(c) + b.count(c) for c in "\u00a0\u202f\u2009")
+        ratio = fuzz.ratio(a, b) / 100
+        causes["ratio < near_min_similarity" if ratio < config.near_min_similarity else
+               "no shared band" if bands == 0 else
+               "estimated Jaccard < candidate_min_jaccard" if raw < config.candidate_min_jaccard else "other"] += 1
+        lines.append(f"    {kind}/{edit}: ratio {ratio:.3f}, est. Jaccard {raw:.2f} as loaded / {clean:.2f} after "
+                     f"clean_line, shared bands {bands}, NBSP-like chars {exotic}\n      {doc} -> {orig}")
+    print(f"  missed planted pairs: {len(s.missed)}; causes {dict(causes)}; first {min(top, len(lines))}:")
+    print("\n".join(lines[:top]))
+
+
 # --------------------------------------------------------------------------- ours (subprocess)
 
 
@@ -578,7 +612,7 @@ def ours_incremental(ids: list[str], texts: list[str], config, timings: dict, wo
 def ensure_datatrove_venv() -> Path:
     """The datatrove venv's python, creating the venv and installing from PyPI if missing."""
     python = DATATROVE_VENV / "bin" / "python"
-    probe = "import datatrove, spacy, xxhash, regex, orjson"
+    probe = "import datatrove, spacy, xxhash, regex, orjson, tokenizers"
     if python.exists() and subprocess.run([str(python), "-c", probe], capture_output=True).returncode == 0:
         return python
     log(f"creating {DATATROVE_VENV} and installing {' '.join(DATATROVE_PACKAGES)}")
@@ -589,13 +623,12 @@ def ensure_datatrove_venv() -> Path:
 
 def child_datatrove(args: argparse.Namespace) -> int:
     """Subprocess under the datatrove venv: the standard 4-stage MinHash pipeline on the cached JSONL."""
-    import datatrove
+    import importlib.metadata
     from datatrove.data import Document
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.base import PipelineStep
-    from datatrove.pipeline.dedup import (MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter,
-                                          MinhashDedupSignature)
-    from datatrove.pipeline.dedup.minhash import MinhashConfig
+    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
+                                                  MinhashDedupFilter, MinhashDedupSignature)
     from datatrove.pipeline.writers.jsonl import JsonlWriter
 
     class ShardedJsonlReader(PipelineStep):
@@ -642,7 +675,7 @@ def child_datatrove(args: argparse.Namespace) -> int:
         print(f"stage {name}: {timings[name]:.1f} s", flush=True)
     timings["total"] = time.perf_counter() - began
     (out / "result.json").write_text(json.dumps({
-        "timings": timings, "version": datatrove.__version__, "config": str(config),
+        "timings": timings, "version": importlib.metadata.version("datatrove"), "config": str(config),
         "config_fields": {"n_grams": config.n_grams, "num_buckets": config.num_buckets,
                           "hashes_per_bucket": config.hashes_per_bucket, "seed": config.seed,
                           "hash": str(config.hash_config), "norm": str(config.norm_config)},
@@ -871,10 +904,7 @@ def main(argv: list[str] | None = None) -> int:
                 edge_info[tuple(sorted((x, y)))] = jac
     print_false_positives("ours", ours_score, text_of, edge_info)
     if ours_score.missed:
-        print(f"  missed planted pairs (first 10 of {len(ours_score.missed)}):")
-        from rapidfuzz import fuzz
-        for doc, orig, kind, edit in ours_score.missed[:10]:
-            print(f"    {kind}/{edit}: ratio {fuzz.ratio(text_of[doc], text_of[orig]) / 100:.3f}  {doc} -> {orig}")
+        print_missed(ours_score, text_of, config)
 
     # 4. exhaustive
     if "exhaustive" not in args.skip:
