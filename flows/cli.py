@@ -88,8 +88,9 @@ def format_summary(summary: dict) -> str:
                  + (f" ({', '.join(f'{k}: {v}' for k, v in summary['rejected_by_reason'].items())})"
                     if summary["rejected_by_reason"] else ""))
     if summary["snapshot_written"]:
-        lines.append(f"  datasets now: {summary['total_articles']} articles in {summary['out_dir']}/articles, "
-                     f"{summary['total_rejected']} in {summary['out_dir']}/rejected (snapshot {summary['snapshot']})")
+        lines.append(f"  datasets now: {summary['total_articles']} articles in {summary['out_dir']}/articles "
+                     f"({summary['total_duplicates']} duplicates), {summary['total_passage_occurrences']} reused-passage "
+                     f"occurrences, {summary['total_rejected']} rejected (snapshot {summary['snapshot']})")
     else:
         lines.append(f"  nothing new: datasets unchanged ({summary['total_articles'] or 0} articles in {summary['out_dir']}/articles)")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items())

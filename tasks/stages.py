@@ -39,7 +39,7 @@ from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.parallel import chunk, map_batches
 from tasks.run import RawFile, Run, begin_run
 from tasks.passages import PassageOutcome, update_passages
-from tasks.schemas import ARTICLES, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
+from tasks.schemas import ARTICLES, DATASETS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
 from tasks.storage import Snapshot, write_parquet
 
 
@@ -218,11 +218,12 @@ def report(summary: dict) -> dict:
     rows += [{"measure": f"rejected: {k}", "value": str(v)} for k, v in summary["rejected_by_reason"].items()]
     rows += [{"measure": f"seconds: {k}", "value": str(v)} for k, v in summary["seconds_by_stage"].items()]
     create_table_artifact(key="newsflow-run-summary", table=rows, description="newsflow run summary")
-    datasets = "\n".join(f"- `{summary['out_dir']}/{name}/*.parquet`" for name in ("articles", "rejected"))
+    datasets = "\n".join(f"- `{summary['out_dir']}/{name}/*.parquet`" for name in DATASETS)
     create_markdown_artifact(
         key="newsflow-datasets",
-        markdown=f"# newsflow datasets\n\nSnapshot `{summary['snapshot']}`: {summary['total_articles']} articles, "
-                 f"{summary['total_rejected']} rejected inputs.\n\n{datasets}\n",
+        markdown=f"# newsflow datasets\n\nSnapshot `{summary['snapshot']}`: {summary['total_articles']} articles "
+                 f"({summary['total_duplicates']} of them duplicates), {summary['total_passage_occurrences']} reused-passage "
+                 f"occurrences, {summary['total_rejected']} rejected inputs.\n\n{datasets}\n",
         description="Where this run's Parquet datasets are",
     )
     return summary
