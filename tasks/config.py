@@ -51,6 +51,15 @@ class DedupConfig(BaseModel):
     passage_min_words: int = Field(10, description="Shortest sentence or quotation tracked as a reused passage.")
 
 
+class EntityConfig(BaseModel):
+    """How people, organisations and places are tagged."""
+
+    kb_files: tuple[str, ...] = Field((), description="Extra JSON Lines knowledge-base files (one entity per line).")
+    min_city_population: int = Field(300_000, description="Cities of at least this population (and every capital) are known.")
+    discover_unlinked: bool = Field(True, description="Tag names in no knowledge base when cues mark them.")
+    fuzzy_min_score: float = Field(85.0, description="rapidfuzz ratio for variant spellings of known people; 0 turns it off.")
+
+
 class PipelineConfig(BaseModel):
     """Everything a run needs: where to read, where to write, and how each stage behaves."""
 
@@ -64,6 +73,7 @@ class PipelineConfig(BaseModel):
     ingest: IngestConfig = IngestConfig()
     normalise: NormaliseConfig = NormaliseConfig()
     dedup: DedupConfig = DedupConfig()
+    entities: EntityConfig = EntityConfig()
 
     @property
     def out_dir_path(self) -> Path:
@@ -81,8 +91,20 @@ class PipelineConfig(BaseModel):
             "ingest": self.ingest.model_dump(mode="json"),
             "normalise": self.normalise.model_dump(mode="json"),
             "dedup": self.dedup.model_dump(mode="json"),
+            "entities": self.entities.model_dump(mode="json"),
+            "knowledge_base": knowledge_fingerprint(self.entities),
         }
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def knowledge_fingerprint(config: EntityConfig) -> str:
+    """Hash of the knowledge-base files: editing one makes the next run re-tag every article."""
+    from tasks.knowledge import CURATED  # deferred: the knowledge module imports this one
+
+    digest = hashlib.sha256()
+    for path in (CURATED, *map(Path, config.kb_files)):
+        digest.update(path.read_bytes() if path.is_file() else b"missing:" + str(path).encode())
+    return digest.hexdigest()[:16]
 
 
 def apply_offline_defaults(environ: dict[str, str] | None = None) -> None:
@@ -101,6 +123,8 @@ def config_from_env(**overrides: object) -> PipelineConfig:
         values["out_dir"] = out
     if workers := os.environ.get("NEWSFLOW_WORKERS"):
         values["workers"] = int(workers)
+    if kb_files := os.environ.get("NEWSFLOW_KB_FILES"):
+        values["entities"] = {"kb_files": tuple(p for p in kb_files.split(os.pathsep) if p)}
     if config_file := os.environ.get("NEWSFLOW_CONFIG"):
         values.update(json.loads(Path(config_file).read_text(encoding="utf-8")))
     values.update({k: v for k, v in overrides.items() if v is not None})

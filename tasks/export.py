@@ -13,7 +13,9 @@ from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
 from tasks.corpus import final_article_parts, staging_paths
 from tasks.dedup import DedupOutcome
+from tasks.entities import entity_table
 from tasks.ingest import ParseResult
+from tasks.knowledge import load_knowledge_base
 from tasks.normalise import NormaliseResult
 from tasks.passages import PassageOutcome
 from tasks.run import Run
@@ -74,6 +76,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
         builder.carry_over("passages", {"article_id": deduped.removed_articles, "passage_id": reused.removed_ids})
         builder.carry_over("_state/segments", {"article_id": deduped.removed_articles})
         builder.carry_over("_state/minhash", {"content_hash": deduped.dropped_contents})
+        builder.carry_over("entity_mentions", {"article_id": deduped.removed_articles})
     final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
                         lambda tag: builder.part_path("articles", tag))
     paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
@@ -85,6 +88,9 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")
+    entity_config = run.config.entities
+    builder.write("entities", entity_table(builder.read("entity_mentions", ["article_id", "entity_id", "name", "type", "surface"]),
+                                           load_knowledge_base(entity_config.kb_files, entity_config.min_city_population)), "all")
     shutil.rmtree(builder.root / "_staging", ignore_errors=True)
     manifest = {
         "pipeline_version": PIPELINE_VERSION,
@@ -135,6 +141,8 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "total_rejected": totals.get("rejected"),
         "total_duplicates": totals.get("duplicate_pairs"),
         "total_passage_occurrences": totals.get("passages"),
+        "total_entity_mentions": totals.get("entity_mentions"),
+        "total_entities": totals.get("entities"),
         "seconds_by_stage": {k: round(v, 3) for k, v in run.timings.items()},
         "seconds_total": round(sum(run.timings.values()), 3),
     }

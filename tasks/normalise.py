@@ -16,9 +16,12 @@ from langdetect.lang_detect_exception import LangDetectException
 
 from tasks.boilerplate import paragraph_hash
 from tasks.dedup import signature_table
+from tasks.entities import match as match_entities
+from tasks.entities import mention_rows
+from tasks.knowledge import load_knowledge_base
 from tasks.passages import article_segments, segments_table
 from tasks.config import PIPELINE_VERSION, NormaliseConfig, PipelineConfig
-from tasks.schemas import ARTICLES, PARSED, REJECTED
+from tasks.schemas import ARTICLES, ENTITY_MENTIONS, PARSED, REJECTED
 from tasks.text import count_words
 
 
@@ -106,6 +109,7 @@ class NormaliseJob:
     rejected_path: str
     minhash_path: str
     segments_path: str
+    mentions_path: str
     now: datetime
 
 
@@ -117,6 +121,7 @@ class NormaliseResult:
     rejected_path: str | None
     minhash_path: str | None
     segments_path: str | None
+    mentions_path: str | None
     n_articles: int
     rejected_by_source: Counter[str]
     languages: Counter[str]
@@ -136,10 +141,14 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     articles, rejected = finish_articles(parsed, boilerplate, first_ingested, job.config, job.now)
     distinct = dict(zip(articles.column("content_hash").to_pylist(), articles.column("text").to_pylist()))
     signatures = signature_table(list(distinct), list(distinct.values()), job.config.dedup)
-    segments = segments_table([
-        row for article_id, text in zip(articles.column("article_id").to_pylist(), articles.column("text").to_pylist())
-        for row in article_segments(article_id, text, job.config.dedup.passage_min_words)
-    ])
+    ids, texts = articles.column("article_id").to_pylist(), articles.column("text").to_pylist()
+    segments = segments_table([row for article_id, text in zip(ids, texts)
+                               for row in article_segments(article_id, text, job.config.dedup.passage_min_words)])
+    entity_config = job.config.entities
+    kb = load_knowledge_base(entity_config.kb_files, entity_config.min_city_population)
+    mentions = pa.Table.from_pylist([row for article_id, text in zip(ids, texts)
+                                     for row in mention_rows(article_id, match_entities(text, kb, entity_config))],
+                                    schema=ENTITY_MENTIONS)
 
     def write(table: pa.Table, path: str) -> str | None:
         return str(write_parquet(table, Path(path), table.schema)) if table.num_rows else None
@@ -149,6 +158,7 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
         rejected_path=write(rejected, job.rejected_path),
         minhash_path=write(signatures, job.minhash_path),
         segments_path=write(segments, job.segments_path),
+        mentions_path=write(mentions, job.mentions_path),
         n_articles=articles.num_rows,
         rejected_by_source=Counter(rejected.column("source_path").to_pylist()),
         languages=Counter(lang or "unknown" for lang in articles.column("language").to_pylist()),

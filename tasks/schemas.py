@@ -68,6 +68,35 @@ PASSAGES = pa.schema(
     metadata={"description": "One row per occurrence of a passage reused across different articles."},
 )
 
+ENTITY_MENTIONS = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("entity_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+        pa.field("surface", pa.string(), nullable=False),
+        pa.field("start", pa.int32(), nullable=False),
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("method", pa.string(), nullable=False),
+        pa.field("confidence", pa.float32(), nullable=False),
+    ],
+    metadata={"description": "One row per mention of a person, organisation or place in an article."},
+)
+
+ENTITIES = pa.schema(
+    [
+        pa.field("entity_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+        pa.field("wikidata", pa.string()),
+        pa.field("linked", pa.bool_(), nullable=False),
+        pa.field("aliases", pa.list_(pa.string()), nullable=False),
+        pa.field("n_mentions", pa.int64(), nullable=False),
+        pa.field("n_articles", pa.int64(), nullable=False),
+    ],
+    metadata={"description": "One row per distinct entity mentioned in the corpus."},
+)
+
 # Parse output handed from the parse pass to the normalise pass; never exported.
 PARSED = pa.schema(
     [
@@ -148,6 +177,7 @@ PARAGRAPH_STATE = pa.schema(
 # Exported datasets (readable by users) and state tables (newsflow's own bookkeeping).
 DATASETS: dict[str, pa.Schema] = {
     "articles": ARTICLES, "rejected": REJECTED, "duplicate_pairs": DUPLICATE_PAIRS, "passages": PASSAGES,
+    "entity_mentions": ENTITY_MENTIONS, "entities": ENTITIES,
 }
 STATE_TABLES: dict[str, pa.Schema] = {
     "_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE, "_state/minhash": MINHASH_INDEX,

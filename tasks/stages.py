@@ -128,7 +128,8 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
                      config=run.config, articles_path=str(staging / f"articles-{Path(path).stem}.parquet"),
                      rejected_path=str(builder.part_path("rejected", f"late-{Path(path).stem}")),
                      minhash_path=str(staging / f"minhash-{Path(path).stem}.parquet"),
-                     segments_path=str(staging / f"segments-{Path(path).stem}.parquet"), now=run.started_at)
+                     segments_path=str(staging / f"segments-{Path(path).stem}.parquet"),
+                     mentions_path=str(builder.part_path("entity_mentions", Path(path).stem)), now=run.started_at)
         for path in (r.staging_path for r in parsed if r.staging_path)
     ]
     results = _collect("normalise", normalise_batch, jobs, run.config.resolved_workers())

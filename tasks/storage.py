@@ -216,6 +216,10 @@ class SnapshotBuilder:
                 write_parquet(kept, target, schema)
         return dropped
 
+    def read(self, name: str, columns: list[str]) -> pa.Table:
+        """Some columns of a table as this snapshot holds it so far (carried and new parts)."""
+        return Snapshot(self.root, {}).read(name, columns=columns)
+
     def commit(self, manifest: dict, *, keep: int = 2) -> Snapshot:
         """Make this snapshot the current one with a single rename, then prune old snapshots."""
         for name, schema in ALL_TABLES.items():

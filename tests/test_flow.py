@@ -269,3 +269,22 @@ def test_two_runs_on_the_same_input_give_identical_datasets(seed_corpus, tmp_pat
         rows = [sorted(ds.dataset(out / name).to_table().to_pylist(), key=lambda r: tuple(map(str, r.values())))
                 for out in (first, second)]
         assert rows[0] == rows[1] and rows[0], name
+
+
+def test_entities_are_tagged_and_a_user_entity_retags_the_corpus(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    _run(seed_corpus, out)
+    mentions = f"read_parquet('{out}/entity_mentions/*.parquet')"
+    bad_offsets = duckdb.sql(f"""select count(*) from {mentions} m join read_parquet('{out}/articles/*.parquet') a
+                                 using (article_id) where substring(a.text, m.start + 1, m."end" - m.start) != m.surface""")
+    assert bad_offsets.fetchall() == [(0,)]
+    melnikov = f"select distinct entity_id from {mentions} where name = 'Ivan Melnikov'"
+    assert duckdb.sql(melnikov).fetchall() == [("unlinked:person:ivan-melnikov",)]
+    top = duckdb.sql(f"select name, n_articles from read_parquet('{out}/entities/*.parquet') order by n_mentions desc limit 2")
+    assert top.fetchall() == [("Russia", 5), ("China", 5)]
+
+    kb_file = tmp_path / "people.jsonl"
+    kb_file.write_text('{"name": "Ivan Melnikov", "type": "PERSON", "aliases": ["Melnikov"], "wikidata": "Q4200000"}\n')
+    summary = _run(seed_corpus, out, entities={"kb_files": (str(kb_file),)})
+    assert summary["refresh_reason"] == "processing settings changed"
+    assert duckdb.sql(melnikov).fetchall() == [("Q4200000",)]

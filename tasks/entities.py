@@ -1,0 +1,264 @@
+"""Entity tagging: knowledge-base names, context for ambiguous ones, and unlinked names found by cues.
+
+`match()` finds mentions in one text and touches nothing else; the normalise worker calls it per
+article. Every mention has offsets into the text, a canonical name and a stable entity id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+from rapidfuzz import fuzz, process
+
+from tasks.config import EntityConfig
+from tasks.knowledge import KnowledgeBase, entity_id
+from tasks.schemas import ENTITIES
+
+_WORDCHAR = re.compile(r"\w")
+_TITLES = (r"President|Vice President|Prime Minister|Premier|Chancellor|Minister|Foreign Minister|Commissioner|"
+           r"Chairman|Chairwoman|Chair|Spokesman|Spokeswoman|Spokesperson|Ambassador|Governor|Senator|Secretary|"
+           r"General|Director|Mayor|Envoy|King|Queen|Prince|Emperor|Ayatollah|Pope|Mr\.|Mrs\.|Ms\.|Dr\.")
+_NAME = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
+_PERSON_NAME = rf"{_NAME}(?: {_NAME}){{1,2}}"
+_TITLE_BEFORE = re.compile(rf"\b(?:{_TITLES}) (?P<name>{_NAME}(?: {_NAME}){{0,2}})\b")
+_ROLES = (r"president|minister|chairman|chairwoman|chair|spokesman|spokeswoman|spokesperson|director|head|chief|"
+          r"ambassador|professor|deputy|commissioner|governor|secretary|leader|founder|analyst|researcher|editor|"
+          r"correspondent|ceo|adviser|advisor|envoy|general|mayor|senator|member")
+_ROLE_AFTER = re.compile(
+    rf"\b(?P<name>{_PERSON_NAME}), (?:the |a |an |(?:[A-Z][\w'’-]* ){{0,3}})?(?:[a-z-]+ ){{0,3}}"
+    rf"(?i:{_ROLES})\b"
+)
+_SPEECH = re.compile(rf"\b(?P<name>{_PERSON_NAME}) (?:said|says|told|added|noted|stressed|wrote|explained)\b")
+_ORG_WORDS = (r"Organization|Organisation|Ministry|Council|Committee|Society|Administration|Agency|Bank|Party|"
+              r"Union|Association|Institute|University|Parliament|Assembly|Commission|Corporation|Company|Group|"
+              r"Forum|Congress|Federation|Fund|Foundation|Authority|Bureau|Office|Department|Court|Army|Navy|"
+              r"Service|Duma|Senate|Academy|Alliance|Coalition|Movement|Front|Network")
+_CAP = r"[A-Z][\w'’.-]*"
+_ORG = re.compile(
+    rf"\b(?P<org>(?:{_CAP} )*(?:{_ORG_WORDS})\b(?: (?:of|for|on)(?: the)?(?: {_CAP})+)*)"
+)
+_ORG_WORD_SET = set(_ORG_WORDS.split("|"))
+# Ambiguous aliases and the words elsewhere in the article that settle them; without one they are left out.
+_CONTEXT = {
+    "Georgia": ("Tbilisi", "Georgian", "Abkhazia", "South Ossetia", "Caucasus"),
+    "Jordan": ("Amman", "Jordanian", "King Abdullah", "Hashemite"),
+    "Turkey": ("Ankara", "Turkish", "Erdogan", "Erdoğan", "Istanbul"),
+    "Chad": ("N'Djamena", "Chadian", "Sahel"),
+    "Niger": ("Niamey", "Nigerien", "Sahel"),
+    "Guinea": ("Conakry", "Guinean"),
+    "Security Council": ("United Nations", "UN ", "U.N."),
+    "Far East": ("Russia", "Vladivostok", "Siberia"),
+    "Ministry of Commerce": ("China", "Beijing"),
+}
+_NEVER_ALONE = {"Nice", "Reading", "Mobile", "Split", "Bath", "Cork", "Sale", "Male", "Best", "Police", "Aba",
+                "Bar", "Union", "Wells", "Victoria", "March", "Of", "Most", "Marks", "Mercedes", "Delta", "Kim"}
+_TRAILING_WORDS = {"Post": "ORG", "Times": "ORG", "State": "GPE", "Street": "LOC"}
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One entity mention: offsets into the text, what it names, and how it was found."""
+
+    start: int
+    end: int
+    surface: str
+    entity_id: str
+    name: str
+    type: str
+    method: str
+    confidence: float
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    """The span starts and ends at word boundaries."""
+    return (start == 0 or not _WORDCHAR.match(text[start - 1])) and (end == len(text) or not _WORDCHAR.match(text[end]))
+
+
+def _kb_spans(text: str, kb: KnowledgeBase) -> list[tuple[int, int, str]]:
+    """Every alias occurrence at word boundaries, leftmost-longest, without overlaps."""
+    found = []
+    for end_index, alias in kb.automaton.iter(text):
+        start, end = end_index - len(alias) + 1, end_index + 1
+        if _bounded(text, start, end):
+            found.append((start, end, alias))
+    return _leftmost_longest(found)
+
+
+def _leftmost_longest(spans: list[tuple]) -> list[tuple]:
+    """Keep the longest span among overlapping ones, scanning left to right."""
+    spans = sorted(spans, key=lambda s: (s[0], -(s[1] - s[0])))
+    kept: list[tuple] = []
+    for span in spans:
+        if kept and span[0] < kept[-1][1]:
+            if span[1] - span[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = span
+            continue
+        kept.append(span)
+    return kept
+
+
+def _settled(text: str, start: int, end: int, alias: str) -> bool:
+    """Whether the article's context settles an ambiguous alias."""
+    if alias in _NEVER_ALONE:
+        return bool(re.match(r",\s+[A-Z]", text[end : end + 3]))  # "Nice, France"
+    if alias == "Washington":
+        following = text[end : end + 8]
+        return not text[max(0, start - 7) : start].endswith("George ") and not re.match(r"\s+(?:Post|State|Wizards)", following)
+    if alias in ("RT", "AP", "WHO"):
+        return bool(re.match(r"\s+(?:also\s+)?(?:reported|said|says|noted|quoted|cited|wrote|stated)\b", text[end : end + 20])
+                    or text[max(0, start - 1) : start] == "(" or text[max(0, start - 13) : start].lower().endswith("according to "))
+    cues = _CONTEXT.get(alias)
+    return cues is None or any(cue in text for cue in cues)
+
+
+def _titled(text: str, start: int) -> bool:
+    """A title word stands right before this position ("President Xi")."""
+    return bool(re.search(rf"(?:{_TITLES})\s+$", text[max(0, start - 30) : start]))
+
+
+def match(text: str, kb: KnowledgeBase, config: EntityConfig) -> list[Mention]:
+    """All entity mentions in a text, in order of position."""
+    candidates: list[tuple] = []  # (start, end, priority, Mention)
+    for start, end, alias in _kb_spans(text, kb):
+        ids = kb.aliases[alias]
+        entity = kb.entities[ids[0]]
+        method = "kb"
+        if alias in _CONTEXT or alias in _NEVER_ALONE or alias in ("Washington", "RT", "AP", "WHO"):
+            if not _settled(text, start, end, alias):
+                continue
+            method = "kb_context"
+        if alias.startswith("the "):
+            start += 4
+        candidates.append((start, end, 1, Mention(start, end, text[start:end], entity.entity_id, entity.name,
+                                                 entity.type, method, 0.95 if method == "kb" else 0.8)))
+    if config.discover_unlinked:
+        known = [(c[0], c[1]) for c in candidates]
+        # A cue-found person never swallows a known name ("Later Xi said"); a cue-found organisation
+        # may ("Communist Party of China" holds "China").
+        candidates += [c for c in _discovered(text)
+                       if c[3].type != "PERSON" or all(c[1] <= s or c[0] >= e for s, e in known)]
+    mentions = [c[3] for c in _resolve(candidates)]
+    mentions = _link_surnames(text, mentions, kb)
+    if config.fuzzy_min_score:
+        mentions = sorted(mentions + _fuzzy(text, mentions, kb, config.fuzzy_min_score), key=lambda m: m.start)
+    return mentions
+
+
+def _discovered(text: str) -> list[tuple]:
+    """Names in no knowledge base, found by the cues around them (titles, roles, speech verbs, org words)."""
+    found = []
+    for pattern, method, confidence in ((_TITLE_BEFORE, "title_pattern", 0.75), (_ROLE_AFTER, "role_pattern", 0.75),
+                                        (_SPEECH, "speech_pattern", 0.6)):
+        for m in pattern.finditer(text):
+            start, end = m.span("name")
+            name = m.group("name")
+            # "Iranian President Lacey said": the name is what follows the last title word.
+            title = None
+            for title in re.finditer(rf"\b(?:{_TITLES}) ", name):
+                pass
+            if title is not None:
+                start += title.end()
+                name = text[start:end]
+            if not name or set(name.split()) & _ORG_WORD_SET or re.fullmatch(_TITLES, name):
+                continue
+            found.append((start, end, 0, Mention(start, end, name, "unlinked:" + entity_id(name, "PERSON"), name,
+                                                 "PERSON", method, confidence)))
+    for m in _ORG.finditer(text):
+        start, end = m.span("org")
+        if text.startswith("The ", start):
+            start += 4
+        while text[end - 1] in ".'’-":  # sentence punctuation caught by the capitalised-word pattern
+            end -= 1
+        surface = text[start:end]
+        if len(surface.split()) < 2:
+            continue
+        found.append((start, end, 0, Mention(start, end, surface, "unlinked:" + entity_id(surface, "ORG"), surface,
+                                             "ORG", "org_pattern", 0.7)))
+    return found
+
+
+def _resolve(candidates: list[tuple]) -> list[tuple]:
+    """Among overlapping candidates keep the outermost; on equal spans the knowledge base wins."""
+    ordered = sorted(candidates, key=lambda c: (-(c[1] - c[0]), -c[2], c[0]))
+    kept: list[tuple] = []
+    for candidate in ordered:
+        if all(candidate[1] <= k[0] or candidate[0] >= k[1] for k in kept):
+            kept.append(candidate)
+    return sorted(kept, key=lambda c: c[0])
+
+
+def _link_surnames(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Mention]:
+    """Link bare surnames to a full name met earlier in the article; drop unsettled bare surnames.
+
+    A knowledge-base surname alias stands alone only for people known by it ("Putin") or after a
+    title ("President Xi"); any other bare surname needs its full name earlier in the text.
+    """
+    full_names: dict[str, Mention] = {}  # surname -> earliest full-name mention
+    linked: list[Mention] = []
+    for mention in mentions:
+        single = mention.type == "PERSON" and " " not in mention.surface
+        if not single:
+            if mention.type == "PERSON":
+                full_names.setdefault(mention.name.split()[-1], mention)
+            linked.append(mention)
+            continue
+        entity = kb.entities.get(mention.entity_id)
+        earlier = full_names.get(mention.surface)
+        if earlier is not None:
+            linked.append(Mention(mention.start, mention.end, mention.surface, earlier.entity_id, earlier.name,
+                                  "PERSON", "surname" if mention.method != "kb" else "kb", mention.confidence))
+        elif (entity is not None and (entity.known_by_surname or _titled(text, mention.start))) \
+                or mention.method == "title_pattern":
+            linked.append(mention)
+    # Bare surnames of people found only by cues ("Melnikov" after "Ivan Melnikov, ...").
+    covered = [(m.start, m.end) for m in linked]
+    for surname, full in full_names.items():
+        if not full.entity_id.startswith("unlinked:"):
+            continue
+        for m in re.finditer(rf"\b{re.escape(surname)}\b", text):
+            if m.start() > full.start and all(m.end() <= s or m.start() >= e for s, e in covered):
+                linked.append(Mention(m.start(), m.end(), surname, full.entity_id, full.name, "PERSON", "surname", 0.7))
+    return sorted(linked, key=lambda m: m.start)
+
+
+def _fuzzy(text: str, mentions: list[Mention], kb: KnowledgeBase, min_score: float) -> list[Mention]:
+    """Variant spellings of known people (Zelenskiy / Zelenskyy) among capitalised words nothing else took."""
+    covered = [(m.start, m.end) for m in mentions]
+    names = {alias: ids[0] for alias, ids in kb.aliases.items()
+             if kb.entities[ids[0]].type == "PERSON" and len(alias) >= 5 and " " not in alias}
+    found = []
+    for m in re.finditer(r"\b[A-Z][a-z]{4,}\b", text):
+        if any(m.start() < e and m.end() > s for s, e in covered) or m.group() in kb.aliases:
+            continue
+        best = process.extractOne(m.group(), names.keys(), scorer=fuzz.ratio, score_cutoff=min_score)
+        if best and best[0][:2] == m.group()[:2]:
+            entity = kb.entities[names[best[0]]]
+            if entity.known_by_surname or any(x.entity_id == entity.entity_id for x in mentions):
+                found.append(Mention(m.start(), m.end(), m.group(), entity.entity_id, entity.name, "PERSON", "fuzzy",
+                                     round(best[1] / 100 * 0.9, 3)))
+    return found
+
+
+def mention_rows(article_id: str, mentions: list[Mention]) -> list[dict]:
+    """Mentions of one article as entity_mentions rows."""
+    return [{"article_id": article_id, "entity_id": m.entity_id, "name": m.name, "type": m.type, "surface": m.surface,
+             "start": m.start, "end": m.end, "method": m.method, "confidence": m.confidence} for m in mentions]
+
+
+def entity_table(mentions: pa.Table, kb: KnowledgeBase) -> pa.Table:
+    """The distinct entities of a set of mentions, with the surfaces seen and how often and where."""
+    if mentions.num_rows == 0:
+        return ENTITIES.empty_table()
+    grouped = mentions.group_by(["entity_id", "name", "type"]).aggregate(
+        [("surface", "distinct"), ("article_id", "count"), ("article_id", "count_distinct")])
+    rows = []
+    for row in grouped.to_pylist():
+        entity = kb.entities.get(row["entity_id"])
+        rows.append({"entity_id": row["entity_id"], "name": row["name"], "type": row["type"],
+                     "wikidata": entity.wikidata if entity else None, "linked": entity is not None,
+                     "aliases": sorted(row["surface_distinct"]), "n_mentions": row["article_id_count"],
+                     "n_articles": row["article_id_count_distinct"]})
+    rows.sort(key=lambda r: (-r["n_mentions"], r["entity_id"]))
+    return pa.Table.from_pylist(rows, schema=ENTITIES)

@@ -1,0 +1,114 @@
+"""Entity tagging: aliases, ambiguity, offsets, unlinked discovery, user knowledge, and the seed gold."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasks.config import EntityConfig
+from tasks.entities import match
+from tasks.knowledge import load_knowledge_base, read_entities
+
+from conftest import REPO, TEST_DATA
+
+sys.path.insert(0, str(REPO / "bench"))
+from entities_score import score  # noqa: E402
+
+CONFIG = EntityConfig()
+GOLD = TEST_DATA / "entities"
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge_base()
+
+
+def _tags(text, kb, config=CONFIG):
+    return [(m.surface, m.type, m.name) for m in match(text, kb, config)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Xi Jinping met Putin. Later Xi said so.", [("Xi Jinping", "PERSON", "Xi Jinping"), ("Putin", "PERSON", "Vladimir Putin"),
+                                                    ("Xi", "PERSON", "Xi Jinping")]),
+        ("President Xi spoke.", [("Xi", "PERSON", "Xi Jinping")]),
+        ("The SCO and the Shanghai Cooperation Organization", [("SCO", "ORG", "Shanghai Cooperation Organization"),
+                                                               ("Shanghai Cooperation Organization", "ORG", "Shanghai Cooperation Organization")]),
+        ("US, U.S. and the United States", [("US", "GPE", "United States"), ("U.S.", "GPE", "United States"),
+                                             ("United States", "GPE", "United States")]),
+        ("Zelensky, Zelenskyy and Zelenskiy", [(n, "PERSON", "Volodymyr Zelenskyy") for n in ("Zelensky", "Zelenskyy", "Zelenskiy")]),
+        ("BEIJING. March 22 (Interfax) - talks", [("BEIJING", "GPE", "Beijing"), ("Interfax", "ORG", "Interfax")]),
+    ],
+)
+def test_aliases_are_canonicalised(text, expected, kb):
+    assert _tags(text, kb) == expected
+
+
+def test_variant_spellings_match_through_rapidfuzz(kb):
+    (mention,) = match("Talks with Zelenskky went on.", kb, CONFIG)
+    assert (mention.name, mention.method) == ("Volodymyr Zelenskyy", "fuzzy")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We ate turkey. Turkey was served with gravy.", []),
+        ("Turkey said Ankara would mediate.", [("Turkey", "GPE"), ("Ankara", "GPE")]),
+        ("George Washington was the first president.", []),
+        ("Washington condemned the move.", [("Washington", "GPE")]),
+        ("Jordan scored 30 points.", []),
+        ("Harris said the plan was sound.", []),  # a bare surname nobody introduced
+    ],
+)
+def test_ambiguous_names_are_settled_by_context_or_left_out(text, expected, kb):
+    assert [(s, t) for s, t, _ in _tags(text, kb) if t in ("GPE", "PERSON")] == expected
+
+
+def test_offsets_point_at_the_surface(kb):
+    text = (GOLD / "000_00d65d564b3f9c64.txt").read_text(encoding="utf-8")
+    mentions = match(text, kb, CONFIG)
+    assert mentions and all(text[m.start : m.end] == m.surface for m in mentions)
+
+
+def test_unlinked_names_are_found_by_their_cues(kb):
+    text = ("Ivan Melnikov, first deputy chairman of the State Duma, spoke. Melnikov added more. "
+            "Russian Presidential Commissioner Boris Titov agreed, as did the General Administration of Customs.")
+    tags = {(m.surface, m.type, m.entity_id.startswith("unlinked:"), m.method) for m in match(text, kb, CONFIG)}
+    assert ("Ivan Melnikov", "PERSON", True, "role_pattern") in tags
+    assert ("Melnikov", "PERSON", True, "surname") in tags
+    assert ("Boris Titov", "PERSON", True, "title_pattern") in tags
+    assert ("General Administration of Customs", "ORG", False, "kb") in tags
+    assert ("State Duma", "ORG", False, "kb") in tags
+
+
+def test_a_user_entity_file_extends_the_knowledge_base(tmp_path):
+    user = tmp_path / "mine.jsonl"
+    user.write_text('{"name": "Aigerim Seitkali", "type": "PERSON", "aliases": ["Seitkali"], "known_by_surname": true}\n'
+                    '# comments and blank lines are fine\n\n'
+                    '{"name": "Steppe Energy Council", "type": "ORG", "aliases": ["SEC"], "wikidata": "Q999999999"}\n')
+    kb = load_knowledge_base((str(user),))
+    tags = _tags("Seitkali chairs the SEC.", kb)
+    assert tags == [("Seitkali", "PERSON", "Aigerim Seitkali"), ("SEC", "ORG", "Steppe Energy Council")]
+    assert kb.entities["Q999999999"].name == "Steppe Energy Council"
+
+
+def test_a_bad_user_entity_names_its_line(tmp_path):
+    user = tmp_path / "bad.jsonl"
+    user.write_text('{"name": "X", "type": "PERSON"}\n{"name": "Y", "type": "PLANET"}\n')
+    with pytest.raises(ValueError, match="bad.jsonl:2"):
+        read_entities(user)
+
+
+def test_seed_gold_scores(kb):
+    gold = [json.loads(line) for line in (GOLD / "gold.jsonl").read_text().splitlines()]
+    predicted = [
+        {"doc": path.name, "start": m.start, "end": m.end, "surface": m.surface, "type": m.type, "name": m.name}
+        for path in sorted(GOLD.glob("*.txt")) for m in match(path.read_text(encoding="utf-8"), kb, CONFIG)
+    ]
+    result = score(gold, predicted)
+    for kind in ("PERSON", "ORG", "GPE"):
+        assert result["mention_exact"][kind]["f1"] >= 0.9, (kind, result["mention_exact"][kind])
