@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,7 +36,10 @@ class NormaliseConfig(BaseModel):
     corpus_boilerplate_max_chars: int = Field(
         200, description="Longer paragraphs are never treated as corpus boilerplate."
     )
-    language_seed: int = 0
+    language_method: Literal["profiles", "langdetect"] = Field(
+        "profiles", description="'profiles': langdetect's profiles scored at once (deterministic, ~15x faster); "
+                                "'langdetect': plain seeded langdetect.")
+    language_seed: int = Field(0, description="Seed of plain langdetect (language_method='langdetect').")
     language_min_chars: int = Field(200, description="Shorter texts get language_reliable = false.")
     language_min_probability: float = 0.80
 

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.boilerplate import paragraph_hash
 from tasks.config import NormaliseConfig, PipelineConfig
-from tasks.normalise import detect_language, finish_articles
+from tasks.normalise import detect_language, detect_languages, finish_articles
 from tasks.schemas import ARTICLES, PARSED
 
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -22,11 +22,14 @@ TEXTS = {
 }
 
 
+@pytest.mark.parametrize("method", ["profiles", "langdetect"])
 @pytest.mark.parametrize("code", sorted(TEXTS))
-def test_language_is_detected_the_same_way_every_time(code):
-    results = {detect_language(TEXTS[code], NormaliseConfig()) for _ in range(5)}
+def test_language_is_detected_the_same_way_every_time_by_either_method(code, method):
+    config = NormaliseConfig(language_method=method)
+    results = {language for _ in range(3) for language in detect_languages([TEXTS[code], TEXTS[code]], config)}
     (language,) = results
     assert language.code == code and language.reliable and language.score > 0.9
+    assert detect_language(TEXTS[code], config).code == code  # plain seeded langdetect agrees
 
 
 def test_short_text_is_flagged_unreliable():
