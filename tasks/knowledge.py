@@ -65,6 +65,7 @@ class KnowledgeBase:
             names = {entity.name, *entity.aliases}
             if entity.type == "GPE":  # datelines write places in capitals: "BEIJING, March 22"
                 names |= {n.upper() for n in names if len(n) >= 4 and n.replace(" ", "").isalpha()}
+            names |= {n.replace("'", "’") for n in names if "'" in n}  # "People's" and "People’s"
             for alias in names:
                 ids = self.aliases.setdefault(alias, [])
                 if entity.entity_id not in ids:

@@ -112,3 +112,4 @@ def test_seed_gold_scores(kb):
     result = score(gold, predicted)
     for kind in ("PERSON", "ORG", "GPE"):
         assert result["mention_exact"][kind]["f1"] >= 0.9, (kind, result["mention_exact"][kind])
+        assert result["entity_set"][kind]["f1"] >= 0.9, (kind, result["entity_set"][kind])
