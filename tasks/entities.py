@@ -225,16 +225,16 @@ def _link_surnames(text: str, mentions: list[Mention], kb: KnowledgeBase) -> lis
 
 def _fuzzy(text: str, mentions: list[Mention], kb: KnowledgeBase, min_score: float) -> list[Mention]:
     """Variant spellings of known people (Zelenskiy / Zelenskyy) among capitalised words nothing else took."""
-    covered = [(m.start, m.end) for m in mentions]
-    names = {alias: ids[0] for alias, ids in kb.aliases.items()
-             if kb.entities[ids[0]].type == "PERSON" and len(alias) >= 5 and " " not in alias}
+    covered = bytearray(len(text))
+    for m in mentions:
+        covered[m.start : m.end] = b"\x01" * (m.end - m.start)
     found = []
     for m in re.finditer(r"\b[A-Z][a-z]{4,}\b", text):
-        if any(m.start() < e and m.end() > s for s, e in covered) or m.group() in kb.aliases:
+        if 1 in covered[m.start() : m.end()] or m.group() in kb.aliases:
             continue
-        best = process.extractOne(m.group(), names.keys(), scorer=fuzz.ratio, score_cutoff=min_score)
+        best = process.extractOne(m.group(), kb.person_words.keys(), scorer=fuzz.ratio, score_cutoff=min_score)
         if best and best[0][:2] == m.group()[:2]:
-            entity = kb.entities[names[best[0]]]
+            entity = kb.entities[kb.person_words[best[0]]]
             if entity.known_by_surname or any(x.entity_id == entity.entity_id for x in mentions):
                 found.append(Mention(m.start(), m.end(), m.group(), entity.entity_id, entity.name, "PERSON", "fuzzy",
                                      round(best[1] / 100 * 0.9, 3)))

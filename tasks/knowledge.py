@@ -57,6 +57,7 @@ class KnowledgeBase:
     entities: dict[str, Entity]
     fingerprint: str
     aliases: dict[str, list[str]] = field(default_factory=dict)  # alias -> entity ids
+    person_words: dict[str, str] = field(default_factory=dict)  # one-word person aliases (5+ letters) -> id
     automaton: ahocorasick.Automaton | None = None
 
     def compile(self) -> KnowledgeBase:
@@ -70,6 +71,8 @@ class KnowledgeBase:
                 ids = self.aliases.setdefault(alias, [])
                 if entity.entity_id not in ids:
                     ids.append(entity.entity_id)
+        self.person_words = {alias: ids[0] for alias, ids in self.aliases.items()
+                             if self.entities[ids[0]].type == "PERSON" and len(alias) >= 5 and " " not in alias}
         automaton = ahocorasick.Automaton()
         for alias in self.aliases:
             automaton.add_word(alias, alias)
