@@ -90,7 +90,8 @@ def format_summary(summary: dict) -> str:
     if summary["snapshot_written"]:
         lines.append(f"  datasets now: {summary['total_articles']} articles in {summary['out_dir']}/articles "
                      f"({summary['total_duplicates']} duplicates), {summary['total_passage_occurrences']} reused-passage "
-                     f"occurrences, {summary['total_rejected']} rejected (snapshot {summary['snapshot']})")
+                     f"occurrences, {summary['total_entity_mentions']} mentions of {summary['total_entities']} entities, "
+                     f"{summary['total_rejected']} rejected (snapshot {summary['snapshot']})")
     else:
         lines.append(f"  nothing new: datasets unchanged ({summary['total_articles'] or 0} articles in {summary['out_dir']}/articles)")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items())
