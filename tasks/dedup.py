@@ -7,6 +7,7 @@ signature per distinct text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -44,69 +45,78 @@ def signatures_of(index: pa.Table, num_perm: int) -> np.ndarray:
     return values.astype(np.uint32, copy=False).reshape(-1, num_perm)
 
 
-def _pairs_within(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of rows sharing at least one band key."""
-    n, bands = keys.shape
-    flat = keys.reshape(-1)
-    owner = np.repeat(np.arange(n), bands)
-    order = np.argsort(flat, kind="stable")
-    flat, owner = flat[order], owner[order]
-    left, right = [], []
-    boundaries = np.flatnonzero(np.diff(flat)) + 1
-    for group in np.split(owner, boundaries):
-        if group.size > 1:
-            members = np.unique(group)
-            i, j = np.triu_indices(members.size, k=1)
-            left.append(members[i])
-            right.append(members[j])
-    if not left:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(left), np.concatenate(right)
+_CHUNK = 1 << 18  # candidate pairs scored at a time: bounds memory however large a bucket gets
 
 
-def _pairs_across(new_keys: np.ndarray, old_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (new row, old row) sharing at least one band key."""
-    if new_keys.size == 0 or old_keys.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    old_flat = old_keys.reshape(-1)
-    old_owner = np.repeat(np.arange(old_keys.shape[0]), old_keys.shape[1])
-    order = np.argsort(old_flat, kind="stable")
-    old_flat, old_owner = old_flat[order], old_owner[order]
-    new_flat = new_keys.reshape(-1)
-    new_owner = np.repeat(np.arange(new_keys.shape[0]), new_keys.shape[1])
-    lo = np.searchsorted(old_flat, new_flat, side="left")
-    hi = np.searchsorted(old_flat, new_flat, side="right")
-    hits = np.flatnonzero(hi > lo)
-    counts = (hi - lo)[hits]
-    new_rows = np.repeat(new_owner[hits], counts)
-    starts = np.repeat(lo[hits], counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-    return new_rows, old_owner[starts]
+def _bucket_pairs(query: np.ndarray, reference: np.ndarray, same: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Row pairs (query row, reference row) with equal keys in one band, in chunks of about _CHUNK.
+
+    With `same`, query and reference are one array and each pair comes once (the later row of a
+    bucket paired with the earlier ones is skipped).
+    """
+    order = np.argsort(reference, kind="stable")
+    ordered = reference[order]
+    lo = np.searchsorted(ordered, query, side="left")
+    hi = np.searchsorted(ordered, query, side="right")
+    if same:  # pair a row only with the bucket members after it in sorted order
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)
+        lo = position + 1
+    counts = np.maximum(hi - lo, 0)
+    rows = np.flatnonzero(counts)
+    if rows.size == 0:
+        return
+    cumulative = np.cumsum(counts[rows])
+    start = 0
+    while start < rows.size:
+        stop = int(np.searchsorted(cumulative, (cumulative[start - 1] if start else 0) + _CHUNK, side="right"))
+        stop = max(stop, start + 1)
+        chunk_rows, chunk_counts = rows[start:stop], counts[rows[start:stop]]
+        total = int(chunk_counts.sum())
+        offsets = np.arange(total) - np.repeat(np.cumsum(chunk_counts) - chunk_counts, chunk_counts)
+        yield np.repeat(chunk_rows, chunk_counts), order[np.repeat(lo[chunk_rows], chunk_counts) + offsets]
+        start = stop
+
+
+def _similar_rows(query_sigs: np.ndarray, reference_sigs: np.ndarray, query_keys: np.ndarray,
+                  reference_keys: np.ndarray, same: bool, min_jaccard: float) -> tuple[np.ndarray, ...]:
+    """Row pairs sharing any LSH band whose estimated Jaccard reaches min_jaccard, each pair once."""
+    found_i, found_j, found_s = [], [], []
+    for band in range(query_keys.shape[1]):
+        for i, j in _bucket_pairs(query_keys[:, band], reference_keys[:, band], same):
+            jaccard = estimated_jaccard(query_sigs[i], reference_sigs[j])
+            keep = jaccard >= min_jaccard
+            found_i.append(i[keep])
+            found_j.append(j[keep])
+            found_s.append(jaccard[keep])
+    if not found_i:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    i, j, score = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_s)
+    if same:
+        i, j = np.minimum(i, j), np.maximum(i, j)
+    _, first = np.unique(i.astype(np.int64) * max(len(reference_sigs), 1) + j, return_index=True)
+    return i[first], j[first], score[first]
 
 
 def candidate_pairs(new: pa.Table, index: pa.Table, config: DedupConfig) -> pa.Table:
     """Pairs of distinct texts whose signatures share an LSH band and estimated Jaccard passes the bar.
 
     New texts are compared with each other and with the index; index texts are not compared with
-    each other again.
+    each other again. Candidates are scored band by band in bounded chunks, so memory stays flat
+    even when a bucket holds thousands of texts.
     """
     minhash = hasher(config)
     new_sigs, old_sigs = signatures_of(new, config.num_perm), signatures_of(index, config.num_perm)
     new_keys, old_keys = minhash.band_keys(new_sigs), minhash.band_keys(old_sigs)
-    ni, nj = _pairs_within(new_keys)
-    ci, cj = _pairs_across(new_keys, old_keys)
-    left = np.concatenate([new_sigs[ni], new_sigs[ci]])
-    right = np.concatenate([new_sigs[nj], old_sigs[cj]])
+    ni, nj, ns = _similar_rows(new_sigs, new_sigs, new_keys, new_keys, True, config.candidate_min_jaccard)
+    ci, cj, cs = _similar_rows(new_sigs, old_sigs, new_keys, old_keys, False, config.candidate_min_jaccard)
     new_hashes = new.column("content_hash").to_numpy(zero_copy_only=False)
     old_hashes = index.column("content_hash").to_numpy(zero_copy_only=False)
     a = np.concatenate([new_hashes[ni], new_hashes[ci]]).astype(object)
     b = np.concatenate([new_hashes[nj], old_hashes[cj]]).astype(object)
-    jaccard = estimated_jaccard(left, right) if len(a) else np.empty(0)
-    pairs = pa.table({"content_a": pa.array(np.where(a < b, a, b), pa.string()),
-                      "content_b": pa.array(np.where(a < b, b, a), pa.string()),
-                      "jaccard": pa.array(jaccard, pa.float32())})
-    pairs = pairs.filter(pc.greater_equal(pairs.column("jaccard"), config.candidate_min_jaccard))
-    return pairs.group_by(["content_a", "content_b"]).aggregate([("jaccard", "max")]).rename_columns(
-        ["content_a", "content_b", "jaccard"])
+    return pa.table({"content_a": pa.array(np.where(a < b, a, b), pa.string()),
+                     "content_b": pa.array(np.where(a < b, b, a), pa.string()),
+                     "jaccard": pa.array(np.concatenate([ns, cs]), pa.float32())})
 
 
 def confirm_pairs(pairs: pa.Table, texts: dict[str, str], config: DedupConfig) -> pa.Table:
