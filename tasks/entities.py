@@ -155,11 +155,9 @@ def _discovered(text: str) -> list[tuple]:
             start, end = m.span("name")
             name = m.group("name")
             # "Iranian President Lacey said": the name is what follows the last title word.
-            title = None
-            for title in re.finditer(rf"\b(?:{_TITLES}) ", name):
-                pass
-            if title is not None:
-                start += title.end()
+            titles = list(re.finditer(rf"\b(?:{_TITLES}) ", name))
+            if titles:
+                start += titles[-1].end()
                 name = text[start:end]
             if not name or set(name.split()) & _ORG_WORD_SET or re.fullmatch(_TITLES, name):
                 continue

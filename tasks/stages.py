@@ -33,7 +33,7 @@ from tasks.dedup import (
     similarities,
 )
 from tasks.config import PipelineConfig
-from tasks.export import commit_snapshot, first_ingested, replaced_sources, run_summary
+from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.parallel import chunk, map_batches
