@@ -159,6 +159,8 @@ def parse_file(data: bytes, source_path: str, source_hash: str, config: Pipeline
                                                        source_hash, fmt, decoded.encoding, config))
             except Rejection as rejection:
                 result.rejected.append((number or None, rejection.reason, rejection.detail))
+        if not result.articles and not result.rejected:  # "[]" or only blank lines: say so, do not drop it
+            raise Rejection("no_article_text", "the file holds no records")
     except Rejection as rejection:
         result.rejected.append((None, rejection.reason, rejection.detail))
     return result
