@@ -36,23 +36,14 @@ def without(table: pa.Table, column: str, values: Iterable) -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table.column(column), value_set=value_set))) if len(value_set) else table
 
 
-def texts_by_content(run: Run, content_hashes: set[str], new_articles_paths: list[str | None]) -> dict[str, str]:
-    """Article text for each content hash, from this run's staging files or the last snapshot."""
-    texts = _texts("content_hash", content_hashes, new_articles_paths)
-    missing = content_hashes - texts.keys()
+def texts_by(run: Run, key: str, values: set[str], new_articles_paths: list[str | None]) -> dict[str, str]:
+    """Article text for each value of `key` (content_hash or article_id), from this run's staging
+    files first, then the last snapshot (reading only the parts that hold one)."""
+    texts = _texts(key, values, new_articles_paths)
+    missing = values - texts.keys()
     if missing and run.previous is not None:
-        found = run.previous.lookup("articles", "content_hash", missing, ["content_hash", "text"])
-        texts.update(zip(found.column("content_hash").to_pylist(), found.column("text").to_pylist()))
-    return texts
-
-
-def texts_by_article(run: Run, article_ids: set[str], new_articles_paths: list[str | None]) -> dict[str, str]:
-    """Article text for each article id, from this run's staging files or the last snapshot."""
-    texts = _texts("article_id", article_ids, new_articles_paths)
-    missing = article_ids - texts.keys()
-    if missing and run.previous is not None:
-        found = run.previous.lookup("articles", "article_id", missing, ["article_id", "text"])
-        texts.update(zip(found.column("article_id").to_pylist(), found.column("text").to_pylist()))
+        found = run.previous.lookup("articles", key, missing, [key, "text"])
+        texts.update(zip(found.column(key).to_pylist(), found.column("text").to_pylist()))
     return texts
 
 

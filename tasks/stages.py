@@ -20,7 +20,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
-from tasks.corpus import ARTICLE_KEYS, previous, read_parts, staging_paths, texts_by_article, texts_by_content, without
+from tasks.corpus import ARTICLE_KEYS, previous, read_parts, staging_paths, texts_by, without
 from tasks.dedup import (
     DedupOutcome,
     assign_clusters,
@@ -154,7 +154,7 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     new_index = _distinct_new(read_parts(staging_paths(normalised, "minhash_path"), MINHASH_INDEX), index)
     pairs = candidate_pairs(new_index, index, config)
     wanted = set(pairs.column("content_a").to_pylist()) | set(pairs.column("content_b").to_pylist())
-    new_edges = confirm_pairs(pairs, texts_by_content(run, wanted, article_paths), config)
+    new_edges = confirm_pairs(pairs, texts_by(run, "content_hash", wanted, article_paths), config)
     old_edges = previous(run, "_state/near_edges")
     old_edges = old_edges.filter(pc.and_(*(pc.is_in(old_edges.column(c), value_set=pa.array(sorted(present), pa.string()))
                                           for c in ("content_a", "content_b"))))
@@ -163,7 +163,7 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     content_of = dict(zip(current.column("article_id").to_pylist(), current.column("content_hash").to_pylist()))
     known = known_similarities(edges, previous(run, "duplicate_pairs"), content_of)
     needed = pairs_needing_similarity(assignments, content_of, known)
-    known.update(similarities(needed, texts_by_content(run, {h for pair in needed for h in pair}, article_paths)))
+    known.update(similarities(needed, texts_by(run, "content_hash", {h for pair in needed for h in pair}, article_paths)))
     outcome = DedupOutcome(
         assignments=assignments, updates=changed_assignments(kept, assignments),
         duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
@@ -187,7 +187,7 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     new_segments = read_parts(staging_paths(normalised, "segments_path"), PASSAGE_STATE)
     before = set(previous(run, "passages", ["passage_id"]).column("passage_id").to_pylist())
     outcome = update_passages(kept_segments, new_segments, {k: a.cluster_id for k, a in deduped.assignments.items()},
-                              before, lambda ids: texts_by_article(run, ids, article_paths))
+                              before, lambda ids: texts_by(run, "article_id", ids, article_paths))
     get_run_logger().info("passages: %d reused passages; %d occurrences added, %d passages no longer reused",
                           outcome.reused_passages, outcome.new_rows.num_rows, len(outcome.removed_ids))
     return outcome
