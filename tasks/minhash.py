@@ -13,7 +13,7 @@ import numpy as np
 
 # Punctuation folded to spaces before tokenising, so quote style and apostrophes do not change tokens
 # (a regex is five times faster than str.translate with non-ASCII keys).
-_PUNCTUATION = re.compile("[“”„‟‘’‚‛«»‹›–—―…·•\"'`´]")
+_PUNCTUATION = re.compile("[\\s“”„‟‘’‚‛«»‹›–—―…·•\"'`´]")  # \s: also no-break and other Unicode spaces
 _U64 = np.uint64
 _POLY = _U64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
 _MASK32 = _U64(0xFFFFFFFF)
@@ -107,12 +107,12 @@ class MinHasher:
                 total += shingles[rows[stop]].size
                 stop += 1
             group = rows[start:stop]
-            flat = (np.concatenate([shingles[i] for i in group]) >> _U64(32)).astype(np.uint32)[:, None]
+            flat = (np.concatenate([shingles[i] for i in group]) >> _U64(32)).astype(np.uint32)[None, :]
             offsets = np.cumsum([0] + [shingles[i].size for i in group[:-1]])
-            with np.errstate(over="ignore"):
-                values = flat * self._a
-                values += self._b
-            result[group] = np.minimum.reduceat(values, offsets, axis=0)
+            with np.errstate(over="ignore"):  # (num_perm, shingles): reduceat runs along contiguous rows
+                values = self._a[:, None] * flat
+                values += self._b[:, None]
+            result[group] = np.minimum.reduceat(values, offsets, axis=1).T
             start = stop
         return result
 
