@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from tasks.run import Run
 from tasks.schemas import ALL_TABLES, ARTICLES
+from tasks.storage import write_parquet
 
 ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "ingested_at", "cluster_id", "duplicate_of"]
 
@@ -69,8 +70,6 @@ def staging_paths(results: Iterable, attribute: str) -> list[str]:
 
 def final_article_parts(paths: list[str], assignments: dict, part_path) -> list[Path]:
     """Write staged article rows with their duplicate cluster as the snapshot's new article parts."""
-    from tasks.storage import write_parquet
-
     written = []
     for path in paths:
         rows = pq.read_table(path)

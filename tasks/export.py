@@ -20,7 +20,7 @@ from tasks.normalise import NormaliseResult
 from tasks.passages import PassageOutcome
 from tasks.run import Run
 from tasks.schemas import DATASETS, FILES_STATE, PARAGRAPH_STATE
-from tasks.storage import Snapshot
+from tasks.storage import Snapshot, apply_updates
 
 
 def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
@@ -47,11 +47,11 @@ def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
     if run.refresh_reason is None and previous.num_rows:
         previous = previous.filter(pc.invert(pc.is_in(previous.column("source_path"),
                                                       value_set=pa.array(sorted(replaced), pa.string()))))
-        rows = previous.to_pylist()
-        for row in rows:
-            if raw := touched.get(row["source_path"]):
-                row.update(size=raw.size, mtime_ns=raw.mtime_ns)
-        previous = pa.Table.from_pylist(rows, schema=FILES_STATE)
+        if touched:  # re-stamp in Arrow: no per-file Python over the whole corpus
+            stamps = pa.table({"source_path": pa.array(list(touched), pa.string()),
+                               "size": pa.array([r.size for r in touched.values()], pa.int64()),
+                               "mtime_ns": pa.array([r.mtime_ns for r in touched.values()], pa.int64())})
+            previous = apply_updates(previous, stamps, "source_path").cast(FILES_STATE)
     else:
         previous = FILES_STATE.empty_table()
     late_rejections: Counter[str] = Counter()

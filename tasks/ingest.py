@@ -19,6 +19,7 @@ from tasks.html import extract_html
 from tasks.metadata import extract_header, parse_date_field
 from tasks.run import RawFile
 from tasks.schemas import FILES_STATE, PARAGRAPH_STATE, PARSED, REJECTED
+from tasks.storage import write_parquet
 from tasks.text import paragraphs as split_paragraphs
 
 # JSON field names accepted for each article attribute, most specific first.
@@ -233,8 +234,6 @@ class ParseResult:
 
 def parse_batch(job: ParseJob) -> ParseResult:
     """Read, hash and parse a batch of files, writing parsed rows to staging and rejections out."""
-    from tasks.storage import write_parquet  # deferred: keeps this module importable on its own
-
     articles: list[dict] = []
     rejected: list[dict] = []
     state: list[dict] = []

@@ -23,6 +23,7 @@ from tasks.knowledge import load_knowledge_base
 from tasks.language import Language, ProfileDetector
 from tasks.passages import article_segments, segments_table
 from tasks.schemas import ARTICLES, ENTITY_MENTIONS, PARSED, REJECTED
+from tasks.storage import write_parquet
 from tasks.text import count_words
 
 
@@ -139,8 +140,6 @@ class NormaliseResult:
 
 def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     """Finish one staging file: article rows, their MinHash signatures and passage segments."""
-    from tasks.storage import write_parquet  # deferred: keeps this module importable on its own
-
     parsed = pq.read_table(job.staging_path, schema=PARSED)
     first_ingested: dict[str, datetime] = {}
     if job.first_ingested_path:

@@ -20,6 +20,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
+from tasks.config import PipelineConfig
 from tasks.corpus import ARTICLE_KEYS, previous, read_parts, staging_paths, texts_by, without
 from tasks.dedup import (
     DedupOutcome,
@@ -32,13 +33,12 @@ from tasks.dedup import (
     pairs_needing_similarity,
     similarities,
 )
-from tasks.config import PipelineConfig
 from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.parallel import chunk, map_batches
-from tasks.run import RawFile, Run, begin_run
 from tasks.passages import PassageOutcome, update_passages
+from tasks.run import RawFile, Run, begin_run
 from tasks.schemas import ARTICLES, DATASETS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
 from tasks.storage import Snapshot, write_parquet
 

@@ -211,7 +211,7 @@ class SnapshotBuilder:
             dropped += n_gone
             kept = pq.read_table(part).filter(pc.invert(gone))
             if changed:
-                kept = _apply_updates(kept, updates, key)
+                kept = apply_updates(kept, updates, key)
             if kept.num_rows:
                 write_parquet(kept, target, schema)
         return dropped
@@ -248,7 +248,7 @@ class SnapshotBuilder:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _apply_updates(table: pa.Table, updates: pa.Table, key: str) -> pa.Table:
+def apply_updates(table: pa.Table, updates: pa.Table, key: str) -> pa.Table:
     """Replace the update columns' values in the rows whose key appears in `updates`."""
     position = pc.index_in(table.column(key), value_set=updates.column(key).combine_chunks())
     matched = pc.is_valid(position)
