@@ -64,13 +64,33 @@ class EntityConfig(BaseModel):
     fuzzy_min_score: float = Field(85.0, description="rapidfuzz ratio for variant spellings of known people; 0 turns it off.")
 
 
+class QuoteConfig(BaseModel):
+    """How quotations are found, attributed and grouped into remarks."""
+
+    min_words: int = Field(4, description="Shortest direct quote or reported clause kept, in words.")
+    continuation_paragraphs: int = Field(
+        2, description="An unattributed quote continues the previous speaker up to this many paragraphs later.")
+    fragment_min_words: int = Field(5, description="Shortest quote that may join another as a fragment of it.")
+    fragment_min_score: float = Field(90.0, description="rapidfuzz partial_ratio (0..100) that makes a quote a fragment of another.")
+    paraphrase_min_content_words: int = Field(
+        5, description="Content words (not stopwords) both quotes need before a paraphrase can join them.")
+    paraphrase_min_score: float = Field(
+        80.0, description="rapidfuzz token_set_ratio (0..100) of stemmed content words that joins two translations.")
+    max_key_postings: int = Field(
+        1000, description="A shingle key held by more quotes than this is too common to propose candidates.")
+
+
 class PipelineConfig(BaseModel):
     """Everything a run needs: where to read, where to write, and how each stage behaves."""
 
     raw_dir: str = "data/raw"
     out_dir: str = "data/processed"
     full_refresh: bool = False
-    workers: int = Field(0, description="Processes for CPU-bound batches; 0 means one per core.")
+    workers: int = Field(0, description="Processes (or Dask workers) for CPU-bound batches; 0 means one per core.")
+    task_runner: Literal["processes", "threads", "dask"] = Field(
+        "processes", description="Where batches run: Prefect's process pool, threads of the flow's process, "
+                                 "or a Dask cluster (prefect-dask; a local one unless dask_address is set).")
+    dask_address: str | None = Field(None, description="Scheduler of an existing Dask cluster, e.g. tcp://host:8786.")
     batch_size: int = Field(500, description="Files per batch handed to a worker process.")
     keep_snapshots: int = Field(2, description="Committed snapshots kept on disk for readers mid-read.")
     wait_for_lock: bool = False
@@ -78,6 +98,7 @@ class PipelineConfig(BaseModel):
     normalise: NormaliseConfig = NormaliseConfig()
     dedup: DedupConfig = DedupConfig()
     entities: EntityConfig = EntityConfig()
+    quotes: QuoteConfig = QuoteConfig()
 
     @property
     def out_dir_path(self) -> Path:
@@ -96,6 +117,7 @@ class PipelineConfig(BaseModel):
             "normalise": self.normalise.model_dump(mode="json"),
             "dedup": self.dedup.model_dump(mode="json"),
             "entities": self.entities.model_dump(mode="json"),
+            "quotes": self.quotes.model_dump(mode="json"),
             "knowledge_base": knowledge_fingerprint(self.entities),
         }
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

@@ -19,6 +19,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
+from tasks.batches import Batches, chunk
 from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
 from tasks.config import PipelineConfig
 from tasks.corpus import ARTICLE_KEYS, previous, read_parts, staging_paths, texts_by, without
@@ -36,7 +37,6 @@ from tasks.dedup import (
 from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
-from tasks.parallel import chunk, map_batches
 from tasks.passages import PassageOutcome, update_passages
 from tasks.run import RawFile, Run, begin_run
 from tasks.schemas import ARTICLES, DATASETS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
@@ -75,27 +75,31 @@ def plan(config: PipelineConfig) -> Run:
     return run
 
 
-@task(name="parse", task_run_name="parse-{label}", cache_policy=NONE, retries=1, retry_delay_seconds=2)
 @timed("parse")
-def parse(run: Run, files: list[RawFile], label: str) -> list[ParseResult]:
-    """Read, decode and parse files in batches over worker processes."""
+def parse(run: Run, files: list[RawFile], label: str, batches: Batches) -> list[ParseResult]:
+    """Read, decode and parse files, one task run per batch of files."""
     builder = run.snapshot()
     previous = {}
     if label == "changes" and run.refresh_reason is None and run.files_state.num_rows:
         previous = dict(zip(run.files_state.column("source_path").to_pylist(),
                             run.files_state.column("source_hash").to_pylist()))
-    batches = chunk(files, run.config.batch_size)
     jobs = [
         ParseJob(files=list(batch), previous_hashes={f.source_path: previous[f.source_path] for f in batch if f.source_path in previous},
                  config=run.config, staging_path=str(builder.root / "_staging" / f"parsed-{label}-{i:05d}.parquet"),
                  rejected_path=str(builder.part_path("rejected", f"{label}-{i:05d}")), seen_at=run.started_at)
-        for i, batch in enumerate(batches)
+        for i, batch in enumerate(chunk(files, run.config.batch_size))
     ]
-    results = _collect("parse", parse_batch, jobs, run.config.resolved_workers())
+    results = batches.map(f"parse-{label}", parse_batch, jobs, _files_named)
     rejected = sum((r.rejected_reasons for r in results), Counter())
     get_run_logger().info("parse (%s): %d files, %d articles, %d unchanged content, rejected %s", label, len(files),
                           sum(r.n_articles for r in results), sum(len(r.touched) for r in results), dict(rejected) or 0)
     return results
+
+
+def _files_named(job: ParseJob) -> str:
+    """The inputs of a parse batch, as a failure message names them."""
+    first, last = job.files[0].source_path, job.files[-1].source_path
+    return f"{len(job.files)} files {first}" + (f" .. {last}" if len(job.files) > 1 else "")
 
 
 @task(name="corpus-boilerplate", cache_policy=NONE)
@@ -115,10 +119,9 @@ def corpus_boilerplate(run: Run, parsed: list[ParseResult]) -> CorpusBoilerplate
     return boilerplate
 
 
-@task(name="normalise", cache_policy=NONE, retries=1, retry_delay_seconds=2)
 @timed("normalise")
-def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplate) -> list[NormaliseResult]:
-    """Remove outlet boilerplate, finish the text, detect its language, hash it for dedup, in batches."""
+def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplate, batches: Batches) -> list[NormaliseResult]:
+    """Remove outlet boilerplate, finish the text, detect its language, hash it for dedup, one task run per batch."""
     builder = run.snapshot()
     staging = builder.root / "_staging"
     known = first_ingested(run, replaced_sources(run, parsed))
@@ -132,7 +135,7 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
                      mentions_path=str(builder.part_path("entity_mentions", Path(path).stem)), now=run.started_at)
         for path in (r.staging_path for r in parsed if r.staging_path)
     ]
-    results = _collect("normalise", normalise_batch, jobs, run.config.resolved_workers())
+    results = batches.map("normalise", normalise_batch, jobs, lambda job: f"parsed rows in {job.staging_path}")
     languages = sum((r.languages for r in results), Counter())
     get_run_logger().info("normalise: %d articles, languages %s", sum(r.n_articles for r in results),
                           dict(languages.most_common(10)))
@@ -228,17 +231,6 @@ def report(summary: dict) -> dict:
         description="Where this run's Parquet datasets are",
     )
     return summary
-
-
-def _collect(stage: str, fn: Callable, jobs: list, workers: int) -> list:
-    """Run batch jobs, log progress, and return results in job order."""
-    logger = get_run_logger()
-    results: list = [None] * len(jobs)
-    for done, (index, result) in enumerate(map_batches(fn, jobs, workers), start=1):
-        results[index] = result
-        if done == len(jobs) or done % max(1, len(jobs) // 10) == 0:
-            logger.info("%s: %d/%d batches done", stage, done, len(jobs))
-    return results
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

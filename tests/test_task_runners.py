@@ -1,0 +1,61 @@
+"""Batches on every supported Prefect task runner give the same datasets, one task run per batch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+from flows.pipeline import newsflow
+from tasks.config import PipelineConfig
+from tasks.schemas import DATASETS
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+DEDUP_DATA = Path(__file__).resolve().parent / "data" / "dedup"
+VOLATILE = {"ingested_at", "seen_at"}
+
+
+def datasets(out: Path) -> dict[str, list[tuple]]:
+    """Every dataset's rows without ingestion timestamps, in a canonical order."""
+    tables = {}
+    for name in DATASETS:
+        rows = ds.dataset(out / name).to_table().to_pylist()
+        tables[name] = sorted(tuple(sorted((k, repr(v)) for k, v in row.items() if k not in VOLATILE)) for row in rows)
+    return tables
+
+
+@pytest.fixture
+def corpus(seed_corpus: Path) -> Path:
+    """The seeds plus the labelled duplicate variants: enough files for several batches."""
+    for path in DEDUP_DATA.rglob("*.txt"):
+        target = seed_corpus / path.relative_to(DEDUP_DATA)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return seed_corpus
+
+
+def test_threads_processes_and_a_local_dask_cluster_give_the_same_datasets(corpus, tmp_path):
+    reference = tmp_path / "threads-1"
+    newsflow(PipelineConfig(raw_dir=str(corpus), out_dir=str(reference), task_runner="threads", workers=1))
+    expected = datasets(reference)
+    assert len(expected["articles"]) >= 10 and expected["duplicate_pairs"]
+
+    for runner in ("processes", "dask"):
+        out = tmp_path / runner
+        state = newsflow(PipelineConfig(raw_dir=str(corpus), out_dir=str(out), task_runner=runner, workers=2,
+                                        batch_size=3), return_state=True)
+        assert state.is_completed(), runner
+        assert datasets(out) == expected, runner
+
+        with get_client(sync_client=True) as client:
+            task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+        names = {run.name for run in task_runs}
+        batches = -(-len(list(corpus.rglob("*.txt"))) // 3)
+        assert {f"parse-changes-{i:05d}" for i in range(batches)} <= names, runner
+        assert {f"normalise-{i:05d}" for i in range(batches)} <= names, runner
+        assert all(run.state.is_completed() for run in task_runs), runner
