@@ -1,8 +1,14 @@
-"""The newsflow flow: raw articles in, clean Parquet datasets out, one incremental run at a time."""
+"""The newsflow flow: raw articles in, clean Parquet datasets out, one incremental run at a time.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Prefect validates the flow parameters against the
+real PipelineConfig annotation, which a string annotation hides from served runs.
+"""
+
+from datetime import datetime, timezone
+from pathlib import PurePath
 
 from prefect import flow
+from prefect.runtime import flow_run
 
 from tasks.batches import Batches
 from tasks.config import PipelineConfig
@@ -11,7 +17,15 @@ from tasks.stages import commit, corpus_boilerplate, dedup, normalise, parse, pa
 from tasks.storage import output_lock
 
 
-@flow(name="newsflow", flow_run_name="newsflow-{config.out_dir}", log_prints=True)
+def run_name() -> str:
+    """A flow run name that says what ran on what: newsflow-processed-20261122T1500 (full refresh marked)."""
+    config = flow_run.parameters.get("config")
+    config = config if isinstance(config, PipelineConfig) else PipelineConfig.model_validate(config or {})
+    kind = "full-refresh" if config.full_refresh else "run"
+    return f"newsflow-{kind}-{PurePath(config.out_dir).name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+
+
+@flow(name="newsflow", flow_run_name=run_name, log_prints=True)
 def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
     """Ingest, normalise and export every new or changed article under config.raw_dir."""
     with output_lock(config.out_dir_path, wait=config.wait_for_lock), Batches(config) as batches:

@@ -60,7 +60,7 @@ def timed(stage: str) -> Callable:
     return decorate
 
 
-@task(name="plan", cache_policy=NONE)
+@task(name="plan", task_run_name="plan", cache_policy=NONE)
 def plan(config: PipelineConfig) -> Run:
     """Scan the raw directory and work out what changed since the last snapshot."""
     started = time.perf_counter()
@@ -102,7 +102,7 @@ def _files_named(job: ParseJob) -> str:
     return f"{len(job.files)} files {first}" + (f" .. {last}" if len(job.files) > 1 else "")
 
 
-@task(name="corpus-boilerplate", cache_policy=NONE)
+@task(name="corpus-boilerplate", task_run_name="corpus-boilerplate", cache_policy=NONE)
 @timed("boilerplate")
 def corpus_boilerplate(run: Run, parsed: list[ParseResult]) -> CorpusBoilerplate:
     """Count short paragraphs per outlet over the whole corpus and find what changed."""
@@ -142,7 +142,7 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
     return results
 
 
-@task(name="dedup", cache_policy=NONE)
+@task(name="dedup", task_run_name="dedup", cache_policy=NONE)
 @timed("dedup")
 def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> DedupOutcome:
     """Find exact and near duplicates of the new articles in the whole corpus and re-cluster."""
@@ -181,7 +181,7 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     return outcome
 
 
-@task(name="passages", cache_policy=NONE)
+@task(name="passages", task_run_name="passages", cache_policy=NONE)
 @timed("passages")
 def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -> PassageOutcome:
     """Find sentences and quotations reused across articles of different duplicate clusters."""
@@ -196,7 +196,7 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     return outcome
 
 
-@task(name="commit", cache_policy=NONE)
+@task(name="commit", task_run_name="commit", cache_policy=NONE)
 @timed("commit")
 def commit(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult], deduped: DedupOutcome,
            reused: PassageOutcome) -> Snapshot:
@@ -213,7 +213,7 @@ def _distinct_new(signatures: pa.Table, index: pa.Table) -> pa.Table:
     return fresh.take(np.sort(first))
 
 
-@task(name="report", cache_policy=NONE)
+@task(name="report", task_run_name="report", cache_policy=NONE)
 def report(summary: dict) -> dict:
     """Log the run's counts and publish them as Prefect artifacts."""
     logger = get_run_logger()
