@@ -40,4 +40,4 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
         deduped = dedup(run, parsed, normalised)
         reused = passages(run, normalised, deduped)
         snapshot = commit(run, parsed, normalised, deduped, reused)
-        return report(run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused))
+        return report(run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused), run, snapshot)

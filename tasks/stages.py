@@ -38,8 +38,9 @@ from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
+from tasks.report import duplicates_markdown, entities_markdown, new_duplicates, run_report
 from tasks.run import RawFile, Run, begin_run
-from tasks.schemas import ARTICLES, DATASETS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
+from tasks.schemas import ARTICLES, DUPLICATE_PAIRS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
 from tasks.storage import Snapshot, write_parquet
 
 
@@ -214,22 +215,25 @@ def _distinct_new(signatures: pa.Table, index: pa.Table) -> pa.Table:
 
 
 @task(name="report", task_run_name="report", cache_policy=NONE)
-def report(summary: dict) -> dict:
-    """Log the run's counts and publish them as Prefect artifacts."""
+def report(summary: dict, run: Run | None = None, snapshot: Snapshot | None = None) -> dict:
+    """Log the run's counts and publish them as Prefect artifacts: a table and a markdown report."""
     logger = get_run_logger()
     logger.info("summary: %s", {k: v for k, v in summary.items() if k not in ("seconds_by_stage",)})
     rows = [{"measure": k, "value": str(v)} for k, v in summary.items() if not isinstance(v, (dict, list))]
     rows += [{"measure": f"rejected: {k}", "value": str(v)} for k, v in summary["rejected_by_reason"].items()]
     rows += [{"measure": f"seconds: {k}", "value": str(v)} for k, v in summary["seconds_by_stage"].items()]
     create_table_artifact(key="newsflow-run-summary", table=rows, description="newsflow run summary")
-    datasets = "\n".join(f"- `{summary['out_dir']}/{name}/*.parquet`" for name in DATASETS)
-    create_markdown_artifact(
-        key="newsflow-datasets",
-        markdown=f"# newsflow datasets\n\nSnapshot `{summary['snapshot']}`: {summary['total_articles']} articles "
-                 f"({summary['total_duplicates']} of them duplicates), {summary['total_passage_occurrences']} reused-passage "
-                 f"occurrences, {summary['total_rejected']} rejected inputs.\n\n{datasets}\n",
-        description="Where this run's Parquet datasets are",
-    )
+    duplicates, entities = "Nothing new in this run.\n", "Unchanged.\n"
+    if snapshot is not None and summary["snapshot_written"]:
+        # The previous snapshot is still on disk (at least two are kept); if pruned, every pair counts as new.
+        before = run.previous.read("duplicate_pairs") if run and run.previous and run.previous.root.exists() else None
+        pairs = new_duplicates(before if before is not None else DUPLICATE_PAIRS.empty_table(),
+                               snapshot.read("duplicate_pairs"))
+        ids = set(pairs.column("article_id").to_pylist()) | set(pairs.column("duplicate_of").to_pylist())
+        duplicates = duplicates_markdown(pairs, snapshot.lookup("articles", "article_id", ids, ["article_id", "title", "outlet"]))
+        entities = entities_markdown(snapshot.read("entities", ["name", "type", "n_mentions", "n_articles"]))
+    create_markdown_artifact(key="newsflow-report", markdown=run_report(summary, duplicates, entities),
+                             description="What this run found and where the datasets are")
     return summary
 
 

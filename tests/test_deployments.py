@@ -71,7 +71,7 @@ def assert_run_wrote_the_seeds(api: httpx.Client, flow_run_id: str, out: Path) -
                  "commit", "report"):
         assert runs.get(name) == "COMPLETED", (name, runs)
     artifacts = call(api, "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
-    assert {"newsflow-run-summary", "newsflow-datasets"} <= {a["key"] for a in artifacts}
+    assert {"newsflow-run-summary", "newsflow-report"} <= {a["key"] for a in artifacts}
     with duckdb.connect() as db:
         assert db.execute(f"select count(*) from '{out}/articles/*.parquet'").fetchone() == (5,)
 
