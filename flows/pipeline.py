@@ -13,7 +13,19 @@ from prefect.runtime import flow_run
 from tasks.batches import Batches
 from tasks.config import PipelineConfig
 from tasks.export import run_summary
-from tasks.stages import commit, corpus_boilerplate, dedup, normalise, parse, passages, plan, report
+from tasks.remote import is_remote, local_config
+from tasks.stages import (
+    commit,
+    corpus_boilerplate,
+    dedup,
+    normalise,
+    parse,
+    passages,
+    plan,
+    publish_datasets,
+    report,
+    sync_raw,
+)
 from tasks.storage import output_lock
 
 
@@ -28,16 +40,24 @@ def run_name() -> str:
 @flow(name="newsflow", flow_run_name=run_name, log_prints=True)
 def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
     """Ingest, normalise and export every new or changed article under config.raw_dir."""
-    with output_lock(config.out_dir_path, wait=config.wait_for_lock), Batches(config) as batches:
-        run = plan(config)
-        if not run.has_work:
-            return report(run_summary(run, [], [], run.previous))
-        parsed = parse(run, run.changes.to_parse, "changes", batches)
-        boilerplate = corpus_boilerplate(run, parsed)
-        if boilerplate.reprocess:
-            parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)
-        normalised = normalise(run, parsed, boilerplate, batches)
-        deduped = dedup(run, parsed, normalised)
-        reused = passages(run, normalised, deduped)
-        snapshot = commit(run, parsed, normalised, deduped, reused)
-        return report(run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused), run, snapshot)
+    local = local_config(config)
+    with output_lock(local.out_dir_path, wait=config.wait_for_lock), Batches(local) as batches:
+        if is_remote(config.raw_dir):
+            sync_raw(config.raw_dir, local.raw_dir)
+        run = plan(local)
+        if run.has_work:
+            parsed = parse(run, run.changes.to_parse, "changes", batches)
+            boilerplate = corpus_boilerplate(run, parsed)
+            if boilerplate.reprocess:
+                parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)
+            normalised = normalise(run, parsed, boilerplate, batches)
+            deduped = dedup(run, parsed, normalised)
+            reused = passages(run, normalised, deduped)
+            snapshot = commit(run, parsed, normalised, deduped, reused)
+            summary = run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused)
+        else:
+            snapshot = run.previous
+            summary = run_summary(run, [], [], snapshot)
+        if is_remote(config.out_dir):  # every run, so one that failed to publish is completed by the next
+            publish_datasets(local.out_dir, config.out_dir, summary["snapshot"])
+        return report(summary | {"raw_dir": config.raw_dir, "out_dir": config.out_dir}, run, snapshot)

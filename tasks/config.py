@@ -93,6 +93,8 @@ class PipelineConfig(BaseModel):
     dask_address: str | None = Field(None, description="Scheduler of an existing Dask cluster, e.g. tcp://host:8786.")
     batch_size: int = Field(500, description="Files per batch handed to a worker process.")
     keep_snapshots: int = Field(2, description="Committed snapshots kept on disk for readers mid-read.")
+    work_dir: str = Field(".newsflow-work", description="Local directory for the mirror of a remote raw_dir and the "
+                                                         "working store of a remote out_dir (s3://... and other URIs).")
     wait_for_lock: bool = False
     ingest: IngestConfig = IngestConfig()
     normalise: NormaliseConfig = NormaliseConfig()

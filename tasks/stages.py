@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.tasks import exponential_backoff
 
 from tasks.batches import Batches, chunk
 from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
@@ -38,6 +39,7 @@ from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
+from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import duplicates_markdown, entities_markdown, new_duplicates, run_report
 from tasks.run import RawFile, Run, begin_run
 from tasks.schemas import ARTICLES, DUPLICATE_PAIRS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
@@ -59,6 +61,26 @@ def timed(stage: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+@task(name="sync-raw", task_run_name="sync-raw", cache_policy=NONE, retries=3,
+      retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5)
+def sync_raw(uri: str, local_dir: str) -> Transfer:
+    """Mirror a remote raw prefix into the local working directory (only what changed moves)."""
+    transfer = mirror_raw(uri, Path(local_dir))
+    get_run_logger().info("sync-raw: %s -> %s: %d downloaded (%d bytes), %d deleted, %d unchanged", uri, local_dir,
+                          transfer.copied, transfer.bytes_copied, transfer.deleted, transfer.unchanged)
+    return transfer
+
+
+@task(name="publish", task_run_name="publish", cache_policy=NONE, retries=3,
+      retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5)
+def publish_datasets(local_out: str, uri: str, snapshot: str | None) -> Transfer:
+    """Upload the current datasets to a remote output prefix."""
+    transfer = publish(Path(local_out), uri, snapshot)
+    get_run_logger().info("publish: %s -> %s: %d parts uploaded (%d bytes), %d deleted, %d unchanged", local_out, uri,
+                          transfer.copied, transfer.bytes_copied, transfer.deleted, transfer.unchanged)
+    return transfer
 
 
 @task(name="plan", task_run_name="plan", cache_policy=NONE)
