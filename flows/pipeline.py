@@ -23,6 +23,7 @@ from tasks.stages import (
     passages,
     plan,
     publish_datasets,
+    quotes,
     report,
     sync_raw,
 )
@@ -53,11 +54,12 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
             normalised = normalise(run, parsed, boilerplate, batches)
             deduped = dedup(run, parsed, normalised)
             reused = passages(run, normalised, deduped)
-            snapshot = commit(run, parsed, normalised, deduped, reused)
-            summary = run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused)
+            quoted = quotes(run, normalised, deduped)
+            snapshot = commit(run, parsed, normalised, deduped, reused, quoted)
+            summary = run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused, quoted)
         else:
-            snapshot = run.previous
+            snapshot, quoted = run.previous, None
             summary = run_summary(run, [], [], snapshot)
         if is_remote(config.out_dir):  # every run, so one that failed to publish is completed by the next
             publish_datasets(local.out_dir, config.out_dir, summary["snapshot"])
-        return report(summary | {"raw_dir": config.raw_dir, "out_dir": config.out_dir}, run, snapshot)
+        return report(summary | {"raw_dir": config.raw_dir, "out_dir": config.out_dir}, run, snapshot, quoted)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 # Bumping this reprocesses every input on the next run (the stored state records the version).
-PIPELINE_VERSION = "0.2.0"
+PIPELINE_VERSION = "0.3.0"
 
 # Prefect phones home unless told not to; nothing in newsflow may reach the internet.
 PREFECT_OFFLINE_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -76,8 +76,19 @@ class QuoteConfig(BaseModel):
         5, description="Content words (not stopwords) both quotes need before a paraphrase can join them.")
     paraphrase_min_score: float = Field(
         80.0, description="rapidfuzz token_set_ratio (0..100) of stemmed content words that joins two translations.")
-    max_key_postings: int = Field(
-        1000, description="A shingle key held by more quotes than this is too common to propose candidates.")
+    paraphrase_max_days: int = Field(
+        3, description="Translations and paraphrases join only when their articles were published at most this many days "
+                       "apart (or a date is unknown); exact copies and fragments join whatever the dates.")
+    speaker_paraphrase_min_shared: int = Field(
+        3, description="Content words two quotes of the same known speaker share before they can join as a paraphrase.")
+    speaker_paraphrase_min_overlap: float = Field(
+        0.6, description="Share of the shorter quote's content words the longer must hold to join as a paraphrase "
+                         "of the same known speaker.")
+    sketch_size: int = Field(
+        8, description="Content-word pairs per quote (the smallest hashes) that propose candidates; fixed per quote, "
+                       "so candidates never depend on the rest of the corpus.")
+    min_length_ratio: float = Field(
+        0.33, description="The shorter of two joined quotes has at least this share of the longer's words.")
 
 
 class PipelineConfig(BaseModel):

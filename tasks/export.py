@@ -14,10 +14,12 @@ from tasks.config import PIPELINE_VERSION
 from tasks.corpus import final_article_parts, staging_paths
 from tasks.dedup import DedupOutcome
 from tasks.entities import entity_table
+from tasks.faults import failpoint
 from tasks.ingest import ParseResult
 from tasks.knowledge import load_knowledge_base
 from tasks.normalise import NormaliseResult
 from tasks.passages import PassageOutcome
+from tasks.quote_index import QuoteOutcome
 from tasks.run import Run
 from tasks.schemas import DATASETS, FILES_STATE, PARAGRAPH_STATE
 from tasks.storage import Snapshot, apply_updates
@@ -65,7 +67,7 @@ def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
 
 
 def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult],
-                    deduped: DedupOutcome, reused: PassageOutcome) -> Snapshot:
+                    deduped: DedupOutcome, reused: PassageOutcome, quoted: QuoteOutcome) -> Snapshot:
     """Carry unchanged rows forward, add this run's rows and state, and swap the snapshot in."""
     builder = run.snapshot()
     replaced = replaced_sources(run, parsed)
@@ -77,6 +79,10 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
         builder.carry_over("_state/segments", {"article_id": deduped.removed_articles})
         builder.carry_over("_state/minhash", {"content_hash": deduped.dropped_contents})
         builder.carry_over("entity_mentions", {"article_id": deduped.removed_articles})
+        builder.carry_over("quotes", {"article_id": deduped.removed_articles}, updates=quoted.updates, key="quote_id")
+        builder.carry_over("_state/quote_keys", {"quote_id": quoted.removed_quote_ids})
+        builder.carry_over("quote_clusters", {"cluster_id": quoted.dropped_clusters})
+    failpoint("export.carried_over")
     final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
                         lambda tag: builder.part_path("articles", tag))
     paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
@@ -85,6 +91,9 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     builder.write("passages", reused.new_rows, "new")
     builder.write("_state/segments", reused.new_segments, "new")
     builder.write("_state/minhash", deduped.new_index, "new")
+    builder.write("quotes", quoted.new_quotes, "new")
+    builder.write("_state/quote_keys", quoted.new_keys, "new")
+    builder.write("quote_clusters", quoted.clusters, "new")
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")
@@ -98,12 +107,13 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
         "created_at": datetime.now(timezone.utc).isoformat(),
         "raw_dir": str(run.raw_dir),
     }
+    failpoint("export.state_written")
     return builder.commit(manifest, keep=run.config.keep_snapshots)
 
 
 def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult], snapshot: Snapshot | None,
                 boilerplate: CorpusBoilerplate | None = None, deduped: DedupOutcome | None = None,
-                reused: PassageOutcome | None = None) -> dict:
+                reused: PassageOutcome | None = None, quoted: QuoteOutcome | None = None) -> dict:
     """Counts and timings of one run, for the CLI, the logs and the Prefect artifact."""
     rejected = Counter()
     for result in parsed:
@@ -143,6 +153,11 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "total_passage_occurrences": totals.get("passages"),
         "total_entity_mentions": totals.get("entity_mentions"),
         "total_entities": totals.get("entities"),
+        "quotes_added": quoted.new_quotes.num_rows if quoted else 0,
+        "quote_clusters_new": len(quoted.new_clusters) if quoted else 0,
+        "quote_clusters_grown": len(quoted.grown_clusters) if quoted else 0,
+        "total_quotes": totals.get("quotes"),
+        "total_quote_clusters": totals.get("quote_clusters"),
         "seconds_by_stage": {k: round(v, 3) for k, v in run.timings.items()},
         "seconds_total": round(sum(run.timings.values()), 3),
     }

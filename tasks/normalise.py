@@ -22,7 +22,8 @@ from tasks.entities import mention_rows
 from tasks.knowledge import load_knowledge_base
 from tasks.language import Language, ProfileDetector
 from tasks.passages import article_segments, segments_table
-from tasks.schemas import ARTICLES, ENTITY_MENTIONS, PARSED, REJECTED
+from tasks.quotes import extract_quotes
+from tasks.schemas import ARTICLES, ENTITY_MENTIONS, PARSED, QUOTES, REJECTED
 from tasks.storage import write_parquet
 from tasks.text import count_words
 
@@ -122,6 +123,7 @@ class NormaliseJob:
     segments_path: str
     mentions_path: str
     now: datetime
+    quotes_path: str | None = None
 
 
 @dataclass
@@ -136,6 +138,7 @@ class NormaliseResult:
     n_articles: int
     rejected_by_source: Counter[str]
     languages: Counter[str]
+    quotes_path: str | None = None
 
 
 def normalise_batch(job: NormaliseJob) -> NormaliseResult:
@@ -155,9 +158,11 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
                                for row in article_segments(article_id, text, job.config.dedup.passage_min_words)])
     entity_config = job.config.entities
     kb = load_knowledge_base(entity_config.kb_files, entity_config.min_city_population)
-    mentions = pa.Table.from_pylist([row for article_id, text in zip(ids, texts)
-                                     for row in mention_rows(article_id, match_entities(text, kb, entity_config))],
+    found = [match_entities(text, kb, entity_config) for text in texts]
+    mentions = pa.Table.from_pylist([row for article_id, matched in zip(ids, found) for row in mention_rows(article_id, matched)],
                                     schema=ENTITY_MENTIONS)
+    quotes = pa.Table.from_pylist([row for article_id, text, matched in zip(ids, texts, found)
+                                   for row in extract_quotes(article_id, text, matched, job.config.quotes)], schema=QUOTES)
 
     def write(table: pa.Table, path: str) -> str | None:
         return str(write_parquet(table, Path(path), table.schema)) if table.num_rows else None
@@ -171,4 +176,5 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
         n_articles=articles.num_rows,
         rejected_by_source=Counter(rejected.column("source_path").to_pylist()),
         languages=Counter(lang or "unknown" for lang in articles.column("language").to_pylist()),
+        quotes_path=write(quotes, job.quotes_path) if job.quotes_path else None,
     )

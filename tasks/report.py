@@ -70,3 +70,20 @@ def run_report(summary: dict, duplicates: str, entities: str) -> str:
             f"## New duplicate clusters\n\n{duplicates}\n## Most mentioned entities\n\n{entities}\n"
             f"## Datasets\n\n{datasets}\n")
 
+
+
+def quote_clusters_markdown(clusters: pa.Table, new: set[str], grown: set[str]) -> str:
+    """New and growing quote clusters of a run, the most widely carried first."""
+    shown = clusters.filter(pa.array([c in new or c in grown for c in clusters.column("cluster_id").to_pylist()], pa.bool_()))
+    if not shown.num_rows:
+        return "# Quote clusters\n\nNo new or growing quote clusters in this run.\n"
+    rows = sorted(shown.to_pylist(), key=lambda r: (-r["n_outlets"], -r["n_articles"], r["cluster_id"]))
+    lines = [f"# Quote clusters\n\n{len(new)} new and {len(grown)} growing clusters.", "",
+             "| | speaker | quote | outlets | articles | first seen | last seen |", "| --- | --- | --- | ---: | ---: | --- | --- |"]
+    for row in rows[:MAX_CLUSTERS_SHOWN]:
+        seen = [f"{d:%Y-%m-%d}" if d else "" for d in (row["first_seen"], row["last_seen"])]
+        lines.append(f"| {'new' if row['cluster_id'] in new else 'grew'} | {_cell(row['speaker_name'] or 'unknown')} | "
+                     f"{_cell(row['text'])} | {row['n_outlets']} | {row['n_articles']} | {seen[0]} | {seen[1]} |")
+    if len(rows) > MAX_CLUSTERS_SHOWN:
+        lines.append(f"\n… and {len(rows) - MAX_CLUSTERS_SHOWN} more (see `quote_clusters`).")
+    return "\n".join(lines) + "\n"

@@ -97,6 +97,48 @@ ENTITIES = pa.schema(
     metadata={"description": "One row per distinct entity mentioned in the corpus."},
 )
 
+QUOTES = pa.schema(
+    [
+        pa.field("quote_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("start", pa.int32(), nullable=False),
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("speaker_entity_id", pa.string()),
+        pa.field("speaker_name", pa.string()),
+        pa.field("attribution_method", pa.string(), nullable=False),
+        pa.field("cluster_id", pa.string()),
+    ],
+    metadata={"description": "One row per quoted piece or reported-speech clause in an article, with its speaker."},
+)
+
+QUOTE_CLUSTERS = pa.schema(
+    [
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("speaker_entity_id", pa.string()),
+        pa.field("speaker_name", pa.string()),
+        pa.field("n_quotes", pa.int32(), nullable=False),
+        pa.field("n_articles", pa.int32(), nullable=False),
+        pa.field("n_outlets", pa.int32(), nullable=False),
+        pa.field("first_seen", UTC_TS),
+        pa.field("last_seen", UTC_TS),
+    ],
+    metadata={"description": "One row per remark: quotes of the same words across articles, translations included."},
+)
+
+# State of the quotes stage: the word-pair keys that propose which quotes to compare.
+QUOTE_KEYS = pa.schema(
+    [
+        pa.field("key", pa.int64(), nullable=False),
+        pa.field("variant", pa.int64(), nullable=False),
+        pa.field("quote_id", pa.string(), nullable=False),
+    ],
+    metadata={"description": "One row per distinct content-word pair of a quote, hashed, with the hash of "
+                             "the quote's wording and speaker."},
+)
+
 # Parse output handed from the parse pass to the normalise pass; never exported.
 PARSED = pa.schema(
     [
@@ -177,11 +219,11 @@ PARAGRAPH_STATE = pa.schema(
 # Exported datasets (readable by users) and state tables (newsflow's own bookkeeping).
 DATASETS: dict[str, pa.Schema] = {
     "articles": ARTICLES, "rejected": REJECTED, "duplicate_pairs": DUPLICATE_PAIRS, "passages": PASSAGES,
-    "entity_mentions": ENTITY_MENTIONS, "entities": ENTITIES,
+    "entity_mentions": ENTITY_MENTIONS, "entities": ENTITIES, "quotes": QUOTES, "quote_clusters": QUOTE_CLUSTERS,
 }
 STATE_TABLES: dict[str, pa.Schema] = {
     "_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE, "_state/minhash": MINHASH_INDEX,
-    "_state/near_edges": NEAR_EDGES, "_state/segments": PASSAGE_STATE,
+    "_state/near_edges": NEAR_EDGES, "_state/segments": PASSAGE_STATE, "_state/quote_keys": QUOTE_KEYS,
 }
 ALL_TABLES: dict[str, pa.Schema] = {**DATASETS, **STATE_TABLES}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
 
@@ -39,10 +39,11 @@ from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
+from tasks.quote_index import QuoteOutcome, update_quotes
 from tasks.remote import Transfer, mirror_raw, publish
-from tasks.report import duplicates_markdown, entities_markdown, new_duplicates, run_report
+from tasks.report import duplicates_markdown, entities_markdown, new_duplicates, quote_clusters_markdown, run_report
 from tasks.run import RawFile, Run, begin_run
-from tasks.schemas import ARTICLES, DUPLICATE_PAIRS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE
+from tasks.schemas import ARTICLES, DUPLICATE_PAIRS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE, QUOTE_KEYS, QUOTES
 from tasks.storage import Snapshot, write_parquet
 
 
@@ -155,7 +156,8 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
                      rejected_path=str(builder.part_path("rejected", f"late-{Path(path).stem}")),
                      minhash_path=str(staging / f"minhash-{Path(path).stem}.parquet"),
                      segments_path=str(staging / f"segments-{Path(path).stem}.parquet"),
-                     mentions_path=str(builder.part_path("entity_mentions", Path(path).stem)), now=run.started_at)
+                     mentions_path=str(builder.part_path("entity_mentions", Path(path).stem)), now=run.started_at,
+                     quotes_path=str(staging / f"quotes-{Path(path).stem}.parquet"))
         for path in (r.staging_path for r in parsed if r.staging_path)
     ]
     results = batches.map("normalise", normalise_batch, jobs, lambda job: f"parsed rows in {job.staging_path}")
@@ -219,14 +221,42 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     return outcome
 
 
+@task(name="quotes", task_run_name="quotes", cache_policy=NONE)
+@timed("quotes")
+def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -> QuoteOutcome:
+    """Cluster the new quotes with the corpus's and repair clusters that lost quotes."""
+    article_paths = staging_paths(normalised, "articles_path")
+    new_articles = read_parts(article_paths, ARTICLES, ["article_id", "outlet", "published_at"])
+
+    old_articles = _lookup(run, "articles", ARTICLES.empty_table().select(["article_id", "outlet", "published_at"]).schema)
+
+    def articles(ids: set[str]) -> pa.Table:
+        return pa.concat_tables([old_articles("article_id", ids), new_articles])
+
+    outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES), deduped.removed_articles,
+                            _lookup(run, "quotes", QUOTES), _lookup(run, "_state/quote_keys", QUOTE_KEYS), articles,
+                            run.config.quotes)
+    get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
+                          "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
+                          outcome.updates.num_rows, len(outcome.removed_quote_ids))
+    return outcome
+
+
 @task(name="commit", task_run_name="commit", cache_policy=NONE)
 @timed("commit")
 def commit(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult], deduped: DedupOutcome,
-           reused: PassageOutcome) -> Snapshot:
+           reused: PassageOutcome, quoted: QuoteOutcome) -> Snapshot:
     """Write state, carry unchanged rows forward and swap the new snapshot in atomically."""
-    snapshot = commit_snapshot(run, parsed, normalised, deduped, reused)
+    snapshot = commit_snapshot(run, parsed, normalised, deduped, reused, quoted)
     get_run_logger().info("commit: snapshot %s is now current", snapshot.root.name)
     return snapshot
+
+
+def _lookup(run: Run, name: str, schema: pa.Schema) -> Callable[[str, Iterable], pa.Table]:
+    """Look-ups into a table of the previous snapshot; nothing to find when the run starts afresh."""
+    if run.previous is None or run.refresh_reason is not None:
+        return lambda column, values: schema.empty_table()
+    return lambda column, values: run.previous.lookup(name, column, values, schema.names)
 
 
 def _distinct_new(signatures: pa.Table, index: pa.Table) -> pa.Table:
@@ -237,7 +267,8 @@ def _distinct_new(signatures: pa.Table, index: pa.Table) -> pa.Table:
 
 
 @task(name="report", task_run_name="report", cache_policy=NONE)
-def report(summary: dict, run: Run | None = None, snapshot: Snapshot | None = None) -> dict:
+def report(summary: dict, run: Run | None = None, snapshot: Snapshot | None = None,
+           quoted: QuoteOutcome | None = None) -> dict:
     """Log the run's counts and publish them as Prefect artifacts: a table and a markdown report."""
     logger = get_run_logger()
     logger.info("summary: %s", {k: v for k, v in summary.items() if k not in ("seconds_by_stage",)})
@@ -256,6 +287,10 @@ def report(summary: dict, run: Run | None = None, snapshot: Snapshot | None = No
         entities = entities_markdown(snapshot.read("entities", ["name", "type", "n_mentions", "n_articles"]))
     create_markdown_artifact(key="newsflow-report", markdown=run_report(summary, duplicates, entities),
                              description="What this run found and where the datasets are")
+    if quoted is not None:
+        create_markdown_artifact(key="newsflow-quote-clusters",
+                                 markdown=quote_clusters_markdown(quoted.clusters, quoted.new_clusters, quoted.grown_clusters),
+                                 description="Quote clusters that appeared or grew in this run")
     return summary
 
 
