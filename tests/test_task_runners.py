@@ -11,6 +11,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.pipeline import newsflow
+from tasks.batches import BatchFailed, run_batch
 from tasks.config import PipelineConfig
 from tasks.schemas import DATASETS
 
@@ -59,3 +60,19 @@ def test_threads_processes_and_a_local_dask_cluster_give_the_same_datasets(corpu
         assert {f"parse-changes-{i:05d}" for i in range(batches)} <= names, runner
         assert {f"normalise-{i:05d}" for i in range(batches)} <= names, runner
         assert all(run.state.is_completed() for run in task_runs), runner
+
+
+def _unreadable(job: str) -> None:
+    raise ValueError(f"cannot read {job}")
+
+
+def test_a_failing_batch_says_which_stage_batch_and_inputs():
+    with pytest.raises(BatchFailed, match=r"^parse-changes batch 3 failed on 2 files a.txt \.\. b.txt: "
+                                          r"ValueError: cannot read a.txt$"):
+        run_batch.fn("parse-changes", 3, _unreadable, "a.txt", "2 files a.txt .. b.txt")
+
+
+def test_batches_retry_with_backoff():
+    assert run_batch.retries == 2
+    delays = run_batch.retry_delay_seconds
+    assert list(delays) == sorted(delays) and delays[0] > 0
