@@ -9,11 +9,13 @@ from collections import Counter
 from pathlib import Path
 
 from tasks.config import PipelineConfig, apply_offline_defaults, config_from_env
+from tasks.remote import is_remote, local_config
 from tasks.run import plan_changes, scan_raw
 from tasks.schemas import DATASETS
-from tasks.storage import OutputLocked, current_snapshot, output_lock
+from tasks.storage import OutputLocked, current_snapshot, output_lock, prune_snapshots
 
 EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
+MAX_PROBLEMS_SHOWN = 20
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,12 +26,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="output directory (default data/processed)")
     run.add_argument("--full-refresh", action="store_true", default=None, help="reprocess every input")
     run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    run.add_argument("--task-runner", choices=["processes", "threads", "dask"],
+                     help="where batches run (default: Prefect's process pool)")
+    run.add_argument("--dask-address", help="run batches on this Dask scheduler, e.g. tcp://10.0.0.5:8786")
     run.add_argument("--wait", action="store_true", default=None, help="wait for a running run instead of exiting")
     run.add_argument("--summary-json", type=Path, help="also write the run summary to this JSON file")
+    serve = commands.add_parser("serve", help="run on a schedule without a work pool (Ctrl-C stops)")
+    serve.add_argument("--raw", help="input directory (default data/raw)")
+    serve.add_argument("--out", help="output directory (default data/processed)")
+    serve.add_argument("--cron", default="0 * * * *", help="when to run, in cron syntax, UTC (default: hourly)")
+    serve.add_argument("--name", default="newsflow-served", help="deployment name shown in the UI")
     status = commands.add_parser("status", help="show what the output directory holds")
     status.add_argument("--raw", help="input directory to check against (default data/raw)")
     status.add_argument("--out", help="output directory (default data/processed)")
-    status.add_argument("--check", action="store_true", help="exit 1 unless every raw file is accounted for")
+    status.add_argument("--check", action="store_true",
+                        help="exit 1 unless every raw file and JSON record is in exactly one place")
     return parser
 
 
@@ -38,10 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     config = config_from_env(raw_dir=args.raw, out_dir=args.out,
                              **({"full_refresh": args.full_refresh, "workers": args.workers,
-                                 "wait_for_lock": args.wait} if args.command == "run" else {}))
-    if not Path(config.raw_dir).is_dir():
+                                 "wait_for_lock": args.wait, "dask_address": args.dask_address,
+                                 "task_runner": "dask" if args.dask_address else args.task_runner}
+                                if args.command == "run" else {}))
+    if not is_remote(config.raw_dir) and not Path(config.raw_dir).is_dir():
         print(f"newsflow: raw directory {config.raw_dir} does not exist or is not a directory", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "serve":
+        return serve(config, name=args.name, cron=args.cron)
     if args.command == "status":
         return status(config, check=args.check)
     return run(config, args.summary_json)
@@ -51,7 +66,7 @@ def run(config: PipelineConfig, summary_json: Path | None) -> int:
     """Run the flow once and print its summary."""
     if not config.wait_for_lock:
         try:  # fail fast, before Prefect spends seconds starting a server
-            with output_lock(config.out_dir_path):
+            with output_lock(local_config(config).out_dir_path):
                 pass
         except OutputLocked as error:
             print(f"newsflow: {error}", file=sys.stderr)
@@ -67,13 +82,56 @@ def run(config: PipelineConfig, summary_json: Path | None) -> int:
             print(f"newsflow: {error}", file=sys.stderr)
             return EXIT_LOCKED
         except Exception as error:  # the flow's own failure, already logged by Prefect
-            print(f"newsflow: run failed: {type(error).__name__}: {error}", file=sys.stderr)
+            if (os_error := _os_error(error)) is not None:  # disk full, permissions: say what and where
+                where = f" ({os_error.filename})" if os_error.filename else ""
+                print(f"newsflow: run failed: {os_error.strerror or os_error}{where}", file=sys.stderr)
+            else:
+                print(f"newsflow: run failed: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"newsflow: {_unchanged(config)}", file=sys.stderr)
         return EXIT_FAILED
     summary = state.result()
     if summary_json:
         summary_json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(format_summary(summary))
     return 0
+
+
+def serve(config: PipelineConfig, *, name: str, cron: str) -> int:
+    """Serve the flow as a deployment with a cron schedule; runs happen in this process's children."""
+    apply_offline_defaults()
+    from flows.pipeline import newsflow
+
+    where = {"raw_dir": str(Path(config.raw_dir).resolve()), "out_dir": str(config.out_dir_path.resolve())}
+    settings = config.model_copy(update={"wait_for_lock": True, **where}).model_dump(mode="json")
+    newsflow.serve(name=name, cron=cron, parameters={"config": settings},
+                   description=f"newsflow on {config.raw_dir} -> {config.out_dir}, cron {cron} (UTC)")
+    return 0
+
+
+def _os_error(error: BaseException) -> OSError | None:
+    """The operating-system error behind a failure (a batch failure wraps it), if there is one."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _unchanged(config: PipelineConfig) -> str:
+    """After a failed run: drop its half-built snapshot (space, after a full disk) and say what readers see."""
+    out_dir = config.out_dir_path
+    try:
+        with output_lock(out_dir):
+            prune_snapshots(out_dir, keep=config.keep_snapshots)
+    except (OutputLocked, OSError):
+        pass  # the next run removes it
+    snapshot = current_snapshot(out_dir)
+    if snapshot is None:
+        return f"nothing was published in {out_dir}; the next run starts again"
+    return (f"the datasets in {out_dir} are unchanged (snapshot {snapshot.root.name}); "
+            "the next run completes the work once the cause is fixed")
 
 
 def format_summary(summary: dict) -> str:
@@ -91,6 +149,7 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  datasets now: {summary['total_articles']} articles in {summary['out_dir']}/articles "
                      f"({summary['total_duplicates']} duplicates), {summary['total_passage_occurrences']} reused-passage "
                      f"occurrences, {summary['total_entity_mentions']} mentions of {summary['total_entities']} entities, "
+                     f"{summary['total_quotes']} quotes in {summary['total_quote_clusters']} quote clusters, "
                      f"{summary['total_rejected']} rejected (snapshot {summary['snapshot']})")
     else:
         lines.append(f"  nothing new: datasets unchanged ({summary['total_articles'] or 0} articles in {summary['out_dir']}/articles)")
@@ -114,10 +173,23 @@ def status(config: PipelineConfig, *, check: bool) -> int:
     rejected = snapshot.read("rejected", columns=["reason"])
     print(f"  files tracked: {files.num_rows}; rejected by reason: "
           f"{dict(Counter(rejected.column('reason').to_pylist()).most_common()) or 'none'}")
-    changes = plan_changes(scan_raw(Path(config.raw_dir), config.ingest), files, full_refresh=False)
-    pending = len(changes.to_parse) + len(changes.deleted)
+    scanned = scan_raw(Path(config.raw_dir), config.ingest)
+    changes = plan_changes(scanned, files, full_refresh=False)
     print(f"  raw files not yet processed: {len(changes.to_parse)}; processed but since deleted: {len(changes.deleted)}")
-    return EXIT_FAILED if check and pending else 0
+    if not check:
+        return 0
+    from tasks.accounting import account  # reads raw files again; only --check needs it
+
+    problems = account(snapshot, scanned, config.ingest)
+    if not problems:
+        print(f"  accounting: every one of {len(scanned)} raw files (and each JSON record) is in exactly one place")
+        return 0
+    print(f"  accounting: {len(problems)} problems")
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"    {problem}")
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        print(f"    ... and {len(problems) - MAX_PROBLEMS_SHOWN} more")
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

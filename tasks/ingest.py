@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +50,11 @@ def boilerplate_group(source_path: str) -> str:
     """
     parts = PurePosixPath(source_path).parts
     return f"dir:{parts[0]}" if len(parts) > 1 else "dir:."
+
+
+# JSON Lines break only at CR/LF: str.splitlines() would also split at U+2028, U+0085 and other
+# characters that JSON allows unescaped inside strings, breaking good records in two.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _field(record: dict, name: str) -> object:
@@ -110,7 +118,7 @@ def build_article(text: str, *, source_path: str, record_index: int | None, cont
 def _records(text: str, suffix: str) -> Iterator[tuple[int, object | Rejection]]:
     """(1-based record number, record or Rejection) for each record of a JSON or JSON Lines file."""
     if suffix == ".jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(_LINE_BREAK.split(text), start=1):
             if line.strip():
                 try:
                     yield number, json.loads(line)
@@ -198,7 +206,10 @@ def read_raw(raw: RawFile, config: IngestConfig) -> bytes:
     if raw.size > config.max_file_bytes:
         raise Rejection("file_too_large", f"{raw.size} bytes > max_file_bytes={config.max_file_bytes}")
     try:
-        with open(raw.real_path, "rb") as handle:
+        # O_NONBLOCK so a FIFO in the raw directory cannot hang the run waiting for a writer.
+        with open(os.open(raw.real_path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise Rejection("unreadable", "not a regular file (a FIFO, socket or device)")
             data = handle.read(config.max_file_bytes + 1)
     except OSError as error:
         raise Rejection("unreadable", f"{type(error).__name__}: {error.strerror or error}") from None

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tasks.config import PIPELINE_VERSION, IngestConfig, PipelineConfig
+from tasks.faults import failpoint
 from tasks.schemas import FILES_STATE
 from tasks.storage import Snapshot, SnapshotBuilder, current_snapshot, prune_snapshots
 
@@ -154,6 +155,7 @@ def begin_run(config: PipelineConfig) -> Run:
     files_state = previous.read("_state/files") if previous else FILES_STATE.empty_table()
     scanned = scan_raw(raw_dir, config.ingest)
     changes = plan_changes(scanned, files_state, full_refresh=reason is not None)
+    failpoint("run.planned")
     return Run(config=config, raw_dir=raw_dir, out_dir=out_dir, run_id=uuid.uuid4().hex,
                started_at=datetime.now(timezone.utc), previous=previous, files_state=files_state,
                changes=changes, refresh_reason=reason, scanned={f.source_path: f for f in scanned})

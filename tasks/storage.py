@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tasks.faults import failpoint
 from tasks.schemas import ALL_TABLES, DATASETS, conform
 
 STATE_DIR = ".newsflow"
@@ -130,9 +131,11 @@ def write_parquet(table: pa.Table, path: Path, schema: pa.Schema) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(conform(table, schema), tmp, **PARQUET_OPTIONS)
+    failpoint("parquet.written", tmp)
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    failpoint("parquet.replaced", path)
     return path
 
 
@@ -143,6 +146,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+    failpoint("carry_over.linked", target)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -231,6 +235,7 @@ class SnapshotBuilder:
         manifest = {**manifest, "sequence": self.sequence, "run_id": self.run_id}
         (self.root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         _fsync_dir(self.root)
+        failpoint("commit.manifest_written", self.root)
 
         ensure_dataset_links(self.out_dir)  # before the swap: a failure here leaves the old snapshot current
         state = self.out_dir / STATE_DIR
@@ -238,8 +243,10 @@ class SnapshotBuilder:
         if tmp_link.is_symlink():
             tmp_link.unlink()
         os.symlink(self.root.relative_to(state), tmp_link)
+        failpoint("commit.before_rename", tmp_link)
         os.replace(tmp_link, state / "current")
         _fsync_dir(state)
+        failpoint("commit.after_rename", self.root)
         prune_snapshots(self.out_dir, keep=keep)
         return Snapshot(root=self.root, manifest=manifest)
 
@@ -274,24 +281,39 @@ def ensure_dataset_links(out_dir: Path) -> None:
         if tmp.is_symlink():
             tmp.unlink()
         os.symlink(target, tmp)
+        failpoint("links.before_rename", tmp)
         os.replace(tmp, link)
 
 
 def prune_snapshots(out_dir: Path, *, keep: int) -> list[Path]:
     """Delete snapshots beyond the newest `keep` committed ones, and any half-built one."""
-    snapshots_dir = out_dir / STATE_DIR / "snapshots"
+    state = out_dir / STATE_DIR
+    # Links a killed run left between creating and renaming them (callers hold the output lock).
+    for stale in [*state.glob("current.*.tmp"), *(p for n in DATASETS for p in out_dir.glob(f".{n}.*.tmp"))]:
+        if stale.is_symlink():
+            stale.unlink()
+    snapshots_dir = state / "snapshots"
+    if not snapshots_dir.is_dir():
+        return []
     current = current_snapshot(out_dir)
-    current_root = current.root if current else None
-    committed = sorted(
-        (p for p in snapshots_dir.iterdir() if (p / MANIFEST).is_file() and p != current_root),
-        reverse=True,
-    ) if snapshots_dir.is_dir() else []
-    retained = set(committed[: max(keep - 1, 0)])
-    if current_root:
-        retained.add(current_root)
+    # By name, not path: `current` resolves to an absolute path while out_dir may be relative.
+    current_name = current.root.name if current else None
+    # Only snapshots older than the current one were ever current: a newer one with a manifest
+    # belongs to a run killed between writing the manifest and the rename.
+    older = sorted((p.name for p in snapshots_dir.iterdir()
+                    if current_name and _sequence(p.name) < _sequence(current_name) and (p / MANIFEST).is_file()),
+                   reverse=True)
+    retained = set(older[: max(keep - 1, 0)]) | {current_name}
     removed = []
-    for path in snapshots_dir.iterdir() if snapshots_dir.is_dir() else []:
-        if path not in retained:
+    for path in sorted(snapshots_dir.iterdir()):
+        if path.name not in retained:
+            failpoint("prune.removing", path)
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
+
+
+def _sequence(snapshot_name: str) -> int:
+    """A snapshot's sequence number from its directory name (`00000007-ab12cd34`); -1 if none."""
+    head = snapshot_name.split("-", 1)[0]
+    return int(head) if head.isdigit() else -1

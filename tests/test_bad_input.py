@@ -60,3 +60,37 @@ def test_deep_html_nesting_and_deep_json():
     _accounted(b"<div>" * 50_000 + b"text" + b"</div>" * 50_000, "deep.html")
     _accounted(b"[" * 100_000 + b"]" * 100_000, "deep.json")
     _accounted(b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "deep.jsonl")
+
+
+@FAST
+@given(st.text(min_size=1, max_size=40), st.integers(1_000, 60_000), NAMES)
+def test_very_long_lines(fragment, repeat, name):
+    _accounted((fragment * repeat).encode("utf-8", "surrogatepass"), name)
+
+
+HOSTILE_FILE = st.one_of(
+    st.binary(max_size=3000),
+    st.text(alphabet=st.characters(blacklist_categories=()), max_size=2000).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.lists(JSON, max_size=5).map(lambda rs: "\n".join(json.dumps(r) for r in rs).encode()),
+    st.integers(1, 3000).map(lambda depth: b"<div><p>" * depth + b"deep text " * 20 + b"</p></div>" * depth),
+)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(NAMES, HOSTILE_FILE), min_size=1, max_size=10))
+def test_hostile_files_never_crash_a_run_and_each_is_accounted_for(prefect_harness, tmp_path_factory, files):
+    from flows.pipeline import newsflow
+    from tasks.accounting import account
+    from tasks.run import scan_raw
+    from tasks.storage import current_snapshot
+
+    root = tmp_path_factory.mktemp("hostile")
+    raw, out = root / "raw", root / "out"
+    raw.mkdir()
+    for number, (name, data) in enumerate(files):
+        (raw / f"{number:02d}-{name}").write_bytes(data)
+    newsflow(PipelineConfig(raw_dir=str(raw), out_dir=str(out), workers=1))
+    snapshot = current_snapshot(out)
+    assert account(snapshot, scan_raw(raw, CONFIG.ingest), CONFIG.ingest) == []
+    assert snapshot.count_rows("articles") + snapshot.count_rows("rejected") >= len(files)
