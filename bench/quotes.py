@@ -9,7 +9,8 @@ Articles are read with the ingest stage's rule cleaning (`tasks.ingest.parse_fil
 boilerplate pass is skipped), tagged by the entity stage (timed apart: it is that stage's cost), then:
 extraction (`extract_quotes`, one process), batch clustering of all but the last `--add-fraction`
 articles, and the incremental step for the rest: keys, `related_quotes` and `cluster_quotes` against
-the existing clusters. The incremental result is checked against clustering everything at once.
+the existing clusters. Quotes carry their article's published_at, as in the pipeline. The incremental
+result is checked against clustering everything at once.
 `--sample N` prints N articles' quotes, to eyeball how the rules behave on text they were not written on.
 """
 
@@ -77,7 +78,10 @@ def main() -> None:
     t = time.perf_counter()
     rows = [r for a, m in zip(articles, mentions) for r in extract_quotes(a["article_id"], a["text"], m, qconfig)]
     t_extract = time.perf_counter() - t
+    published = {a["article_id"]: a["published_at"] for a in articles}
     quotes = pa.Table.from_pylist(rows, schema=QUOTES)
+    quotes = quotes.append_column("published_at", pa.array([published[r["article_id"]] for r in rows],
+                                                            pa.timestamp("us", tz="UTC")))
     n = len(articles)
     print(f"{n} articles read in {t_read:.1f}s; entity tagging {t_entities:.1f}s ({n / t_entities:.0f} articles/s)")
     print(f"extraction: {quotes.num_rows} quotes in {t_extract:.2f}s: {n / t_extract:.0f} articles/s, "
@@ -90,11 +94,11 @@ def main() -> None:
     base, new = quotes.filter(pc.invert(is_new)), quotes.filter(is_new)
 
     t = time.perf_counter()
-    base_keys = quote_keys(base)
+    base_keys = quote_keys(base, qconfig)
     base = assign_clusters(base, cluster_quotes(base, base_keys, QUOTES.empty_table(), QUOTE_KEYS.empty_table(), qconfig))
     t_batch = time.perf_counter() - t
     t = time.perf_counter()
-    new_keys = quote_keys(new)
+    new_keys = quote_keys(new, qconfig)
     old = base.filter(pc.is_in(base.column("quote_id"), value_set=related_quotes(new_keys, base_keys)))
     update = cluster_quotes(new, new_keys, old, base_keys, qconfig)
     t_incremental = time.perf_counter() - t
@@ -107,10 +111,12 @@ def main() -> None:
           f"{old.num_rows} old quotes read, {update.renames.num_rows} old clusters merged into others")
     sizes = Counter(clusters.column("n_quotes").to_pylist())
     print(f"{clusters.num_rows} clusters; largest {max(sizes) if sizes else 0} quotes; "
-          f"{sum(c for s, c in sizes.items() if s > 1)} with 2+ quotes")
+          f"{sum(c for s, c in sizes.items() if s > 1)} with 2+ quotes, {sum(c for s, c in sizes.items() if s > 50)} "
+          f"with over 50")
 
     everything = pa.concat_tables([base, new])
-    batch = cluster_quotes(everything, quote_keys(everything), QUOTES.empty_table(), QUOTE_KEYS.empty_table(), qconfig)
+    batch = cluster_quotes(everything, quote_keys(everything, qconfig), QUOTES.empty_table(), QUOTE_KEYS.empty_table(),
+                           qconfig)
     batch = batch.assignments
     same = dict(zip(batch.column("quote_id").to_pylist(), batch.column("cluster_id").to_pylist())) == \
         dict(zip(merged.column("quote_id").to_pylist(), merged.column("cluster_id").to_pylist()))

@@ -84,8 +84,11 @@ class QuoteConfig(BaseModel):
     speaker_paraphrase_min_overlap: float = Field(
         0.6, description="Share of the shorter quote's content words the longer must hold to join as a paraphrase "
                          "of the same known speaker.")
+    min_shared_content: float = Field(
+        0.5, description="Share of the shorter quote's content words the longer must hold before any rule but an "
+                         "exact copy can join them.")
     sketch_size: int = Field(
-        8, description="Content-word pairs per quote (the smallest hashes) that propose candidates; fixed per quote, "
+        16, description="Content-word pairs per quote (the smallest hashes) that propose candidates; fixed per quote, "
                        "so candidates never depend on the rest of the corpus.")
     min_length_ratio: float = Field(
         0.33, description="The shorter of two joined quotes has at least this share of the longer's words.")

@@ -1,41 +1,44 @@
 """Quote clusters: the quotes of one remark across articles, exact copies, fragments and translations.
 
-A quote's keys are fixed by its own text, never by the corpus: the hash of its normalised wording,
-and the `sketch_size` smallest hashes of its consecutive content-word pairs (a bottom-k sketch),
-once scoped by its speaker and once by the proper names it holds. Two quotes sharing a key are
-candidates; rapidfuzz confirms them (`same_remark`):
+A quote's keys are fixed by its own text, never by the rest of the corpus: the hash of its
+normalised wording, and for a known speaker the `sketch_size` smallest hashes of its consecutive
+content-word pairs scoped by the speaker (a bottom-k sketch). Quotes sharing a key are candidates;
+the rules of `same_remark` confirm them:
 
 - exact: the same words once case, quote style and punctuation are ignored;
 - fragment: the shorter (at least `fragment_min_words` words) sits inside the longer
   (`partial_ratio` >= `fragment_min_score`);
 - translation: both have at least `paraphrase_min_content_words` content words and
   `token_set_ratio` of the stemmed content words reaches `paraphrase_min_score`;
-- paraphrase by one speaker: the same known speaker, at least `speaker_paraphrase_min_shared`
-  shared content words (one consecutive pair among them) making `speaker_paraphrase_min_overlap`
-  of the shorter quote's content words.
+- paraphrase: at least `speaker_paraphrase_min_shared` shared content words, one consecutive pair
+  among them, making `speaker_paraphrase_min_overlap` of the shorter quote's content words.
 
-Never joined: known speakers that differ; quotes each naming someone or something the other does not
-("Kenya ... Spain" vs "Ireland ... Norway"; an acronym stands for its words: "US" = "United States").
-Fragments and translations need the shorter quote to hold `min_length_ratio` of the longer's words, or
-a speech quoted whole would chain its remarks together. Translations and paraphrases need publication
-dates at most `paraphrase_max_days` apart when both are known (an optional `published_at` column of
-the quotes tables): a leader repeats a phrase at the next summit, and that is another remark.
+All but exact copies need the same known speaker, `min_shared_content` of the shorter quote's content
+words in the other, and no "same sentence, other names" ("Kenya ... Spain" vs "Ireland ... Norway";
+"US" stands for "United States"). Quotes of no known speaker join their exact copies only: as wildcards
+they bridged the remarks of different speakers into clusters of thousands. Fragments and translations
+need the shorter quote to hold `min_length_ratio` of the longer's words, or a speech quoted whole would
+chain its remarks together. Translations and paraphrases need two copies published at most
+`paraphrase_max_days` apart, or a date unknown (an optional `published_at` column of the quotes
+tables): a leader repeats a phrase at the next summit, and that is another remark.
 
-A cluster is a connected component of confirmed pairs, named by its smallest member quote_id. Every
-rule looks at the two quotes alone and keys depend on nothing else, so adding articles run by run
-gives exactly the clusters of one batch over everything. Old clusters are never re-read whole: a
+A cluster is a connected component of confirmed pairs, named by its smallest member quote_id. Keys and
+rules read the two quotes alone, and every pair with a new quote is tested, so adding articles run by
+run gives exactly the clusters of one batch over everything. Old clusters are never re-read whole: a
 merge is returned as a rename of the absorbed cluster id. When a member is removed (`drop_articles`),
 the survivors of its cluster are re-clustered among themselves.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
+import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -61,6 +64,7 @@ def _words(text: str) -> list[str]:
     return _TOKEN.findall(_POSSESSIVE.sub("", text.casefold()))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """A crude plural stem, enough for "provocations"/"provocation" and "limits"/"limit"."""
     if len(word) > 4 and word.endswith("ies"):
@@ -70,47 +74,28 @@ def _stem(word: str) -> str:
     return word
 
 
-def _content(text: str) -> list[str]:
-    """The stemmed content words of a text, in order; acronyms ("US", "WHO") are never stopwords."""
-    tokens = _TOKEN.findall(_POSSESSIVE.sub("", text))
-    return [_stem(t.casefold()) for t in tokens if t.casefold() not in _STOPWORDS or (len(t) > 1 and t.isupper())]
-
-
-def _names(text: str) -> frozenset[str]:
-    """Names and figures a text holds: capitalised words not opening a sentence, acronyms, numbers,
-    and the initials of runs of names, so that "US" matches "United States"."""
-    names, run, opening = set(), [], True
-    for token in _TOKEN_OR_STOP.findall(_POSSESSIVE.sub("", text)):
-        folded = token.casefold()
-        acronym = len(token) > 1 and token.isupper()
-        name = token.isdigit() or acronym or (token[0].isupper() and not opening and folded not in _STOPWORDS)
-        if name and not token.isdigit():
-            names.add(folded[:4] if not acronym else folded)  # "Russia" = "Russian", "China" = "Chinese"
-            run.append(folded)
-        if not name or token.isdigit():
-            if len(run) > 1:
-                names.add("".join(w[0] for w in run))
-            run = []
-        if token.isdigit():
-            names.add(token)
-        opening = token in ".!?;:"
-    if len(run) > 1:
-        names.add("".join(w[0] for w in run))
-    return frozenset(names)
-
-
 def _hash(value: str) -> int:
     return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "little", signed=True)
 
 
-def _day(published: datetime | date | None) -> int | None:
-    """Publication day number of a quote's article, or None when unknown."""
-    return None if published is None else published.toordinal()
+def _key_hash(value: str) -> int:
+    """A fast stable 32-bit hash for keys: a collision only proposes one more pair to compare."""
+    return zlib.crc32(value.encode())
+
+
+def _days(quotes: pa.Table) -> list[int | None]:
+    """Publication day of each quote's article (an optional published_at column), None when unknown."""
+    if "published_at" not in quotes.column_names:
+        return [None] * quotes.num_rows
+    column = quotes.column("published_at")
+    if pa.types.is_timestamp(column.type):
+        column = pc.cast(column, pa.timestamp(column.type.unit))  # UTC wall time
+    return pc.cast(column, pa.date32()).cast(pa.int32()).to_pylist()
 
 
 @dataclass(frozen=True)
 class _Wording:
-    """What the confirmation rules compare of one quote; equal variants have equal wordings."""
+    """What the confirmation rules read of one quote's text; quotes of one variant have equal wordings."""
 
     words: str
     n_words: int
@@ -118,44 +103,88 @@ class _Wording:
     content_set: frozenset[str]
     pairs: frozenset[str]
     names: frozenset[str]
+    plain: frozenset[str]  # content words that are not names
     speaker: str | None
-    day: int | None
 
     @property
     def variant(self) -> int:
-        """Hash of everything the rules read: quotes of one variant are the same remark."""
-        return _hash("\x00".join([self.words, self.content, " ".join(sorted(self.names)), self.speaker or "",
-                                  "" if self.day is None else str(self.day)]))
+        """Hash of everything the rules read but the date: copies of one quote share it."""
+        return _hash("\x00".join([self.words, self.content, " ".join(sorted(self.names)), self.speaker or ""]))
 
 
-def _wording(text: str, speaker_entity_id: str | None, published: datetime | date | None = None) -> _Wording:
-    words, content = _words(text), _content(text)
+def _wording(text: str, speaker_entity_id: str | None) -> _Wording:
+    """The words and stemmed content words of a text (acronyms such as "US" are never stopwords), and its
+    names and figures: capitalised words not opening a sentence, acronyms, numbers, and the initials of
+    runs of names, so that "US" matches "United States"."""
+    words, content, names, run, opening = [], [], set(), [], True
+    for token in _TOKEN_OR_STOP.findall(_POSSESSIVE.sub("", text)):
+        if token in ".!?;:":
+            opening = True
+            if len(run) > 1:
+                names.add("".join(run))
+            run = []
+            continue
+        folded = token.casefold()
+        words.append(folded)
+        acronym = len(token) > 1 and token.isupper()
+        if folded not in _STOPWORDS or acronym:
+            content.append(_stem(folded))
+        if acronym or (not opening and token[0].isupper() and folded not in _STOPWORDS):
+            names.add(folded if acronym else folded[:4])
+            run.append(folded[0])
+        else:
+            if token.isdigit():
+                names.add(token)
+            if len(run) > 1:
+                names.add("".join(run))
+            run = []
+        opening = False
+    if len(run) > 1:
+        names.add("".join(run))
+    names = frozenset(names)
+    plain = frozenset(w for w in content if w[:4] not in names and w not in names)
     return _Wording(" ".join(words), len(words), " ".join(content), frozenset(content),
-                    frozenset(f"{a} {b}" for a, b in itertools.pairwise(content)), _names(text),
-                    speaker_entity_id, _day(published))
+                    frozenset(f"{a} {b}" for a, b in itertools.pairwise(content)), names, plain, speaker_entity_id)
 
 
-def variant(text: str, speaker_entity_id: str | None, published: datetime | date | None = None) -> int:
-    """Hash of a quote's normalised wording, names, speaker and day: copies of one quote share it."""
-    return _wording(text, speaker_entity_id, published).variant
+def variant(text: str, speaker_entity_id: str | None) -> int:
+    """Hash of a quote's normalised wording, names and speaker: copies of one quote share it."""
+    return _wording(text, speaker_entity_id).variant
 
 
-def _near(a: _Wording, b: _Wording, config: QuoteConfig) -> bool:
-    return a.day is None or b.day is None or abs(a.day - b.day) <= config.paraphrase_max_days
+def _near(a_days: Iterable[int | None], b_days: Iterable[int | None], config: QuoteConfig) -> bool:
+    """Whether some copies of two quotes were published close enough, or one date is unknown."""
+    a_days, b_days = sorted(a_days, key=lambda d: -1 if d is None else d), sorted(b_days, key=lambda d: -1 if d is None else d)
+    if not a_days or not b_days or a_days[0] is None or b_days[0] is None:
+        return True
+    i = j = 0
+    while i < len(a_days) and j < len(b_days):  # the closest two days of two sorted lists
+        if abs(a_days[i] - b_days[j]) <= config.paraphrase_max_days:
+            return True
+        if a_days[i] < b_days[j]:
+            i += 1
+        else:
+            j += 1
+    return False
 
 
 def _template(short: _Wording, long: _Wording) -> bool:
     """Whether the words of the shorter quote that are not names nearly all recur in the longer."""
-    rest = {w for w in short.content_set if w[:4] not in short.names and w not in short.names}
-    other = {w for w in long.content_set if w[:4] not in long.names and w not in long.names}
-    return len(rest & other) >= 0.8 * len(rest)
+    return len(short.plain & long.plain) >= 0.8 * len(short.plain)
 
 
-def _same(a: _Wording, b: _Wording, config: QuoteConfig) -> bool:
-    if a.speaker and b.speaker and a.speaker != b.speaker:
-        return False
+def _same(a: _Wording, b: _Wording, config: QuoteConfig, near: Callable[[], bool] = lambda: True) -> bool:
+    """The confirmation rules; `near()` says whether the two were published close enough for a paraphrase."""
+    if a.speaker != b.speaker:
+        return False  # unknown is a speaker of its own: a quote of no known speaker must not bridge two
     if a.words == b.words:
         return True
+    if not a.speaker:
+        return False  # nor join anything but its exact copies: nothing else tells two anonymous remarks apart
+    shared = len(a.content_set & b.content_set)
+    fewest = min(len(a.content_set), len(b.content_set))
+    if shared < config.min_shared_content * fewest:
+        return False  # every rule below needs most of the shorter quote's content words in the other
     short, long = (a, b) if a.n_words <= b.n_words else (b, a)
     if a.names - b.names and b.names - a.names and _template(short, long):
         return False  # the same sentence about other people, places or figures: another remark
@@ -164,41 +193,28 @@ def _same(a: _Wording, b: _Wording, config: QuoteConfig) -> bool:
     if whole and short.n_words >= config.fragment_min_words and \
             fuzz.partial_ratio(short.words, long.words, score_cutoff=config.fragment_min_score):
         return True
-    if not _near(a, b, config):
+    if not near():
         return False
-    if whole and min(len(a.content_set), len(b.content_set)) >= config.paraphrase_min_content_words and \
+    if whole and fewest >= config.paraphrase_min_content_words and \
             fuzz.token_set_ratio(a.content, b.content, score_cutoff=config.paraphrase_min_score):
         return True
-    if not (a.speaker and a.speaker == b.speaker) or not a.pairs & b.pairs:
-        return False
-    shared = len(a.content_set & b.content_set)
     return shared >= config.speaker_paraphrase_min_shared and \
-        shared >= config.speaker_paraphrase_min_overlap * min(len(a.content_set), len(b.content_set))
+        shared >= config.speaker_paraphrase_min_overlap * fewest and bool(a.pairs & b.pairs)
 
 
 def same_remark(a: dict, b: dict, config: QuoteConfig) -> bool:
     """Whether two quote rows (text, speaker_entity_id, optional published_at) render the same remark."""
-    return _same(_wording(a["text"], a["speaker_entity_id"], a.get("published_at")),
-                 _wording(b["text"], b["speaker_entity_id"], b.get("published_at")), config)
-
-
-def _rows(quotes: pa.Table, with_cluster: bool = False) -> list[dict]:
-    """Quote rows with what the rules read; published_at only when the table carries it."""
-    columns = ["quote_id", "text", "speaker_entity_id"] + (["cluster_id"] if with_cluster else [])
-    rows = quotes.select(columns).to_pylist()
-    published = quotes.column("published_at").to_pylist() if "published_at" in quotes.column_names else None
-    for i, row in enumerate(rows):
-        row["published_at"] = published[i] if published else None
-    return rows
+    days = [None if r.get("published_at") is None else r["published_at"].toordinal() for r in (a, b)]
+    return _same(_wording(a["text"], a["speaker_entity_id"]), _wording(b["text"], b["speaker_entity_id"]), config,
+                 lambda: _near([days[0]], [days[1]], config))
 
 
 def _keys_of(w: _Wording, sketch_size: int) -> list[int]:
-    """The wording key and the bottom-k content-pair keys of a wording, by speaker and by names."""
-    items = sorted(w.pairs) or sorted(w.content_set)[:1]
-    scopes = [f"names:{' '.join(sorted(w.names))}"] + ([f"speaker:{w.speaker}"] if w.speaker else [])
-    keys = {_hash(f"words\x00{w.words}")}
-    for scope in scopes:
-        keys.update(sorted(_hash(f"{scope}\x00{item}") for item in items)[:sketch_size])
+    """The wording key, and for a known speaker the bottom-k of its content-word pairs scoped by the speaker."""
+    keys = {_key_hash(f"words\x00{w.words}\x00{w.speaker or ''}")}
+    if w.speaker:  # a quote of no known speaker joins its exact copies only
+        items = sorted(w.pairs) or sorted(w.content_set)[:1]
+        keys.update(sorted(_key_hash(f"{w.speaker}\x00{item}") for item in items)[:sketch_size])
     return sorted(keys)
 
 
@@ -206,30 +222,30 @@ def quote_keys(quotes: pa.Table, config: QuoteConfig | None = None) -> pa.Table:
     """Key rows of quotes: the wording's hash and a bottom-k sketch of its content-word pairs.
 
     Args:
-        quotes: `QUOTES` rows; a `published_at` column, when present, puts the day in the variant.
-        config: `sketch_size`, keys per scope (the default config when None).
+        quotes: `QUOTES` rows.
+        config: `sketch_size`, pairs per quote (the default config when None).
     """
     sketch_size = (config or QuoteConfig()).sketch_size
     cache: dict[tuple, tuple[int, list[int]]] = {}
     keys, variants, ids = [], [], []
-    for row in _rows(quotes):
-        token = (row["text"], row["speaker_entity_id"], _day(row["published_at"]))
-        if token not in cache:
-            w = _wording(row["text"], row["speaker_entity_id"], row["published_at"])
-            cache[token] = (w.variant, _keys_of(w, sketch_size))
-        v, row_keys = cache[token]
+    for qid, text, speaker in zip(*(quotes.column(c).to_pylist() for c in ("quote_id", "text", "speaker_entity_id"))):
+        if (text, speaker) not in cache:
+            w = _wording(text, speaker)
+            cache[text, speaker] = (w.variant, _keys_of(w, sketch_size))
+        v, row_keys = cache[text, speaker]
         keys += row_keys
         variants += [v] * len(row_keys)
-        ids += [row["quote_id"]] * len(row_keys)
+        ids += [qid] * len(row_keys)
     return pa.table([pa.array(keys, pa.int64()), pa.array(variants, pa.int64()), pa.array(ids, pa.string())],
                     schema=QUOTE_KEYS)
 
 
 def related_quotes(new_keys: pa.Table, old_keys: pa.Table) -> pa.ChunkedArray:
-    """Ids of the old quotes `cluster_quotes` needs to read: one per variant sharing a key with a new quote."""
+    """Ids of the old quotes `cluster_quotes` needs to read: every quote of a variant sharing a key with a new
+    quote (every copy, for the publication days the date window reads)."""
     shared = old_keys.filter(pc.is_in(old_keys.column("key"), value_set=pc.unique(new_keys.column("key"))))
-    firsts = shared.group_by("variant").aggregate([("quote_id", "min")])
-    return firsts.column("quote_id_min")
+    variants = pc.unique(shared.column("variant"))
+    return pc.unique(old_keys.filter(pc.is_in(old_keys.column("variant"), value_set=variants)).column("quote_id"))
 
 
 def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -300,75 +316,100 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_quotes: pa.Tabl
         old_keys: key rows of every old quote (`QUOTE_KEYS`; only rows sharing a key with new ones matter).
         config: the confirmation thresholds.
     """
-    old_rows = _rows(old_quotes, with_cluster=True)
-    new_rows = [{**r, "cluster_id": None} for r in _rows(new_quotes)]
-    rows = sorted(old_rows + new_rows, key=lambda r: r["quote_id"])
+    quotes = pa.concat_tables([_columns(old_quotes, True), _columns(new_quotes, False)]).sort_by("quote_id")
+    ids, days, old_cluster = quotes.column("quote_id").to_pylist(), _days(quotes), quotes.column("cluster_id").to_pylist()
+    texts, speakers = quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()
+    key_rows = pa.concat_tables([k.select(["quote_id", "variant"]) for k in (new_keys, old_keys)])
+    variant_of = dict(zip(key_rows.column("quote_id").to_pylist(), key_rows.column("variant").to_pylist()))
+    row_variants = [variant_of.get(q) or variant(t, sp) for q, t, sp in zip(ids, texts, speakers)]
+    variants = np.unique(np.array(row_variants, np.int64))
+    row_node = np.searchsorted(variants, np.array(row_variants, np.int64)).tolist()
+    first_row: dict[int, int] = {}
+    for i, node in enumerate(row_node):
+        first_row.setdefault(node, i)
     # Nodes: one per variant with a row here, then one per old cluster id.
-    wordings: dict[int, _Wording] = {}
-    row_variant = []
-    for row in rows:
-        w = _wording(row["text"], row["speaker_entity_id"], row["published_at"])
-        wordings.setdefault(w.variant, w)
-        row_variant.append(w.variant)
-    variants = np.array(sorted(wordings), np.int64)
-    clusters = sorted({r["cluster_id"] for r in old_rows if r["cluster_id"]})
+    clusters = sorted({c for c in old_cluster if c})
     node_of_cluster = {c: len(variants) + i for i, c in enumerate(clusters)}
     parent = np.arange(len(variants) + len(clusters))
-    by_words: dict[tuple, int] = {}
-    for row, v in zip(rows, row_variant):
-        node = int(np.searchsorted(variants, v))
-        if row["cluster_id"]:  # an old quote stands for its cluster
-            _union(parent, node, node_of_cluster[row["cluster_id"]])
-        w = wordings[v]  # copies of one wording by one speaker are one remark, whatever the day
-        _union(parent, node, by_words.setdefault((w.words, w.speaker), node))
+    days_of: list[set] = [set() for _ in variants]
+    for node, cluster, day in zip(row_node, old_cluster, days):
+        days_of[node].add(day)
+        if cluster:  # an old quote stands for its cluster
+            _union(parent, node, node_of_cluster[cluster])
+    node_speaker = [speakers[first_row[n]] for n in range(len(variants))]
+    wordings: dict[int, _Wording] = {}
+
+    def wording(node: int) -> _Wording:
+        if node not in wordings:
+            wordings[node] = _wording(texts[first_row[node]], node_speaker[node])
+        return wordings[node]
 
     low, high = _candidate_pairs(new_keys, old_keys)
     a, b = np.searchsorted(variants, low), np.searchsorted(variants, high)
     a, b = np.minimum(a, len(variants) - 1), np.minimum(b, len(variants) - 1)
     known = (variants[a] == low) & (variants[b] == high)  # variants without a row here are not compared
-    a, b = a[known], b[known]
-    a, b = _plausible(a, b, [wordings[v] for v in variants.tolist()], config)
+    a, b = _same_speaker(a[known], b[known], node_speaker)
+    a, b = _not_templates(a, b, {n: wording(n) for n in np.unique(np.r_[a, b]).tolist()}, len(variants))
     while len(a):
         # Each round tests one pair per two components still apart, then drops pairs joined meanwhile.
         roots = _roots(parent)
         apart = roots[a] != roots[b]
         a, b = a[apart], b[apart]
+        if not len(a):
+            break
         ra, rb = roots[a], roots[b]
         order = np.lexsort((rb, ra))
         firsts = order[np.r_[True, (ra[order][1:] != ra[order][:-1]) | (rb[order][1:] != rb[order][:-1])]]
         for i, j in zip(a[firsts].tolist(), b[firsts].tolist()):
-            if _same(wordings[int(variants[i])], wordings[int(variants[j])], config):
+            if _same(wording(i), wording(j), config, lambda i=i, j=j: _near(days_of[i], days_of[j], config)):
                 _union(parent, i, j)
         tested = np.zeros(len(a), bool)
         tested[firsts] = True
         a, b = a[~tested], b[~tested]
-    roots = _roots(parent)
+    roots = _roots(parent).tolist()
     name: dict[int, str] = {}
-    for row, v in zip(rows, row_variant):  # rows are in quote_id order: the first seen names the component
-        name.setdefault(int(roots[np.searchsorted(variants, v)]), row["quote_id"])
+    for node, qid in zip(row_node, ids):  # rows are in quote_id order: the first seen names the component
+        name.setdefault(roots[node], qid)
     for c in clusters:
-        root = int(roots[node_of_cluster[c]])
+        root = roots[node_of_cluster[c]]
         name[root] = min(name.get(root, c), c)
     new_ids = set(new_quotes.column("quote_id").to_pylist())
-    assignments = [{"quote_id": row["quote_id"], "cluster_id": name[int(roots[np.searchsorted(variants, v)])]}
-                   for row, v in zip(rows, row_variant) if row["quote_id"] in new_ids]
-    renames = [{"cluster_id": c, "new_cluster_id": name[int(roots[node_of_cluster[c]])]}
-               for c in clusters if name[int(roots[node_of_cluster[c]])] != c]
-    return ClusterUpdate(pa.Table.from_pylist(assignments, schema=ASSIGNMENTS),
-                         pa.Table.from_pylist(renames, schema=RENAMES))
+    assignments = [(qid, name[roots[node]]) for node, qid in zip(row_node, ids) if qid in new_ids]
+    renames = [(c, name[roots[node_of_cluster[c]]]) for c in clusters if name[roots[node_of_cluster[c]]] != c]
+    return ClusterUpdate(pa.table([pa.array([x for x, _ in assignments], pa.string()),
+                                   pa.array([y for _, y in assignments], pa.string())], schema=ASSIGNMENTS),
+                         pa.table([pa.array([x for x, _ in renames], pa.string()),
+                                   pa.array([y for _, y in renames], pa.string())], schema=RENAMES))
 
 
-def _plausible(a: np.ndarray, b: np.ndarray, wordings: list[_Wording],
-               config: QuoteConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs that `_same` could confirm, by speaker and length alone (vectorised)."""
-    speakers = {s: i for i, s in enumerate(sorted({w.speaker for w in wordings if w.speaker}))}
-    speaker = np.array([speakers.get(w.speaker, -1) for w in wordings], np.int64)
-    n_words = np.array([w.n_words for w in wordings], np.float64)
-    sa, sb = speaker[a], speaker[b]
-    same_speaker = (sa >= 0) & (sa == sb)
-    compatible = (sa < 0) | (sb < 0) | same_speaker
-    short, long = np.minimum(n_words[a], n_words[b]), np.maximum(n_words[a], n_words[b])
-    keep = compatible & (same_speaker | (short >= config.min_length_ratio * long) | (short == long))
+def _columns(quotes: pa.Table, clustered: bool) -> pa.Table:
+    """The columns clustering reads, published_at null when the table has none, cluster_id null for new quotes."""
+    n = quotes.num_rows
+    days = quotes.column("published_at").cast(pa.timestamp("us", tz="UTC")) if "published_at" in quotes.column_names \
+        else pa.nulls(n, pa.timestamp("us", tz="UTC"))
+    cluster = quotes.column("cluster_id") if clustered else pa.nulls(n, pa.string())
+    return pa.table({"quote_id": quotes.column("quote_id"), "text": quotes.column("text"),
+                     "speaker_entity_id": quotes.column("speaker_entity_id"), "cluster_id": cluster, "published_at": days})
+
+
+def _not_templates(a: np.ndarray, b: np.ndarray, wordings: dict[int, _Wording],
+                   n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs without the commonest veto of `_same`: the same plain words, each naming something the other does not."""
+    plain, masks = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.uint64)
+    for node, w in wordings.items():
+        plain[node] = _key_hash(" ".join(sorted(w.plain)))
+        masks[node] = functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0)
+    ma, mb = masks[a], masks[b]
+    # A bit one side has and the other lacks is a name the other lacks (the converse may fail: a collision).
+    veto = (plain[a] == plain[b]) & ((ma & ~mb) != 0) & ((mb & ~ma) != 0)
+    return a[~veto], b[~veto]
+
+
+def _same_speaker(a: np.ndarray, b: np.ndarray, speakers: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs by one known speaker, or two copies of one wording by no known speaker (vectorised)."""
+    codes = {sp: i for i, sp in enumerate(sorted({sp for sp in speakers if sp}))}
+    speaker = np.array([codes.get(sp, -1) for sp in speakers], np.int64)
+    keep = speaker[a] == speaker[b]
     return a[keep], b[keep]
 
 

@@ -23,10 +23,12 @@ from tasks.quote_clusters import (
     quote_keys,
     related_quotes,
 )
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTES
+from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTES, UTC_TS
 
 # Look-ups into the previous snapshot: (column, values) -> matching rows.
 Lookup = Callable[[str, Iterable], pa.Table]
+# Quotes with their article's publication date, which the translation rule's date window reads.
+DATED_QUOTES = QUOTES.append(pa.field("published_at", UTC_TS))
 
 
 @dataclass
@@ -61,7 +63,17 @@ def _union(*tables: pa.Table) -> pa.Table:
             if row["quote_id"] not in seen:
                 seen.add(row["quote_id"])
                 rows.append(row)
-    return pa.Table.from_pylist(rows, schema=QUOTES)
+    return pa.Table.from_pylist(rows, schema=DATED_QUOTES)
+
+
+def _dating(articles: Callable[[set[str]], pa.Table]) -> Callable[[pa.Table], pa.Table]:
+    """A function giving QUOTES rows their article's published_at."""
+    def dated(quotes: pa.Table) -> pa.Table:
+        meta = articles(_values(quotes, "article_id")) if quotes.num_rows else None
+        when = dict(zip(meta.column("article_id").to_pylist(), meta.column("published_at").to_pylist())) if meta else {}
+        column = pa.array([when.get(a) for a in quotes.column("article_id").to_pylist()], UTC_TS)
+        return quotes.select(QUOTES.names).cast(QUOTES).append_column(DATED_QUOTES.field("published_at"), column)
+    return dated
 
 
 def update_quotes(new_quotes: pa.Table, removed_articles: set[str], old_quotes: Lookup, old_keys: Lookup,
@@ -76,28 +88,33 @@ def update_quotes(new_quotes: pa.Table, removed_articles: set[str], old_quotes: 
         articles: article_id, outlet, published_at of the given articles, old or new.
         config: clustering thresholds.
     """
+    dated = _dating(articles)
+
+    def old(column: str, values: Iterable) -> pa.Table:
+        return dated(old_quotes(column, values))
+
     # 1. Quotes leaving, and the survivors of their clusters re-clustered among themselves.
-    removed = old_quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
+    removed = old("article_id", removed_articles) if removed_articles else DATED_QUOTES.empty_table()
     removed_ids = _values(removed, "quote_id")
     hit_clusters = _values(removed, "cluster_id")
-    survivors = _without(old_quotes("cluster_id", hit_clusters), "quote_id", removed_ids) if hit_clusters else QUOTES.empty_table()
+    survivors = _without(old("cluster_id", hit_clusters), "quote_id", removed_ids) if hit_clusters else DATED_QUOTES.empty_table()
     if survivors.num_rows:
         survivor_keys = old_keys("quote_id", _values(survivors, "quote_id"))
         survivors = assign_clusters(survivors, cluster_quotes(survivors, survivor_keys, QUOTES.empty_table(),
                                                               QUOTE_KEYS.empty_table(), config))
 
     # 2. New quotes against the old quotes that share a key with them.
-    new_quotes = new_quotes.select(QUOTES.names).cast(QUOTES)
-    new_keys = quote_keys(new_quotes)
+    new_quotes = dated(new_quotes)
+    new_keys = quote_keys(new_quotes, config)
     candidate_keys = _without(old_keys("key", _values(new_keys, "key")), "quote_id", removed_ids)
-    related = _without(old_quotes("quote_id", set(related_quotes(new_keys, candidate_keys).to_pylist())), "quote_id", removed_ids)
+    related = _without(old("quote_id", set(related_quotes(new_keys, candidate_keys).to_pylist())), "quote_id", removed_ids)
     working = _union(survivors, related)  # survivors carry their repaired cluster ids
     update = cluster_quotes(new_quotes, new_keys, working, candidate_keys, config)
     clustered = assign_clusters(new_quotes, update)
 
     # 3. Clusters merged by a new quote: every member moves to the merged id.
     renamed = _values(update.renames, "cluster_id")
-    members = _without(old_quotes("cluster_id", renamed), "quote_id", removed_ids) if renamed else QUOTES.empty_table()
+    members = _without(old("cluster_id", renamed), "quote_id", removed_ids) if renamed else DATED_QUOTES.empty_table()
     working = assign_clusters(_union(working, members), update)
 
     # 4. Old quotes whose cluster id changed, and the clusters to rewrite.
@@ -109,13 +126,14 @@ def update_quotes(new_quotes: pa.Table, removed_articles: set[str], old_quotes: 
                         "cluster_id": pa.array([c for _, c in changed], pa.string())})
     final = _values(clustered, "cluster_id") | _values(working, "cluster_id")
     old_touched = hit_clusters | renamed | {before[q] for q, _ in changed if before.get(q)}
-    unchanged_members = _without(old_quotes("cluster_id", final), "quote_id", removed_ids | _values(working, "quote_id"))
+    unchanged_members = _without(old("cluster_id", final), "quote_id", removed_ids | _values(working, "quote_id"))
     everyone = pa.concat_tables([unchanged_members, working, clustered])
     everyone = everyone.filter(pc.is_in(everyone.column("cluster_id"), value_set=pa.array(sorted(final), pa.string())))
     clusters = quote_cluster_rows(everyone, articles(_values(everyone, "article_id")))
     existed = old_touched | _values(old_quotes("cluster_id", final), "cluster_id")
     return QuoteOutcome(
-        new_quotes=clustered, new_keys=new_keys.cast(QUOTE_KEYS), updates=updates, removed_quote_ids=removed_ids,
+        new_quotes=clustered.select(QUOTES.names).cast(QUOTES), new_keys=new_keys.cast(QUOTE_KEYS), updates=updates,
+        removed_quote_ids=removed_ids,
         clusters=clusters.cast(QUOTE_CLUSTERS), dropped_clusters=old_touched | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,61 +97,119 @@ S1 = "We firmly adhere to the One China principle in practice and in every state
 S2 = "We condemn the provocations of the United States and its satellites in the Taiwan Strait."
 
 
-def quote(article: str, n: int, text: str, speaker: str | None = "Q7747") -> dict:
+SAMARKAND, CALL, MOSCOW = datetime(2022, 9, 15, tzinfo=UTC), datetime(2022, 12, 30, tzinfo=UTC), datetime(2023, 3, 22, tzinfo=UTC)
+WITH_DATES = pa.schema(list(QUOTES) + [pa.field("published_at", pa.timestamp("us", tz="UTC"))])
+
+
+def quote(article: str, n: int, text: str, speaker: str | None = "Q7747", published: datetime | None = SAMARKAND) -> dict:
     return {"quote_id": f"{article}-{n}", "article_id": article, "start": 0, "end": len(text), "text": text,
             "kind": "direct", "speaker_entity_id": speaker, "speaker_name": "Vladimir Putin" if speaker else None,
-            "attribution_method": "named" if speaker else "unknown", "cluster_id": None}
+            "attribution_method": "named" if speaker else "unknown", "cluster_id": None, "published_at": published}
 
 
 def batch(rows: list[dict]) -> pa.Table:
-    quotes = pa.Table.from_pylist(rows, schema=QUOTES)
+    quotes = pa.Table.from_pylist(rows, schema=WITH_DATES)
     update = cluster_quotes(quotes, quote_keys(quotes), QUOTES.empty_table(), QUOTE_KEYS.empty_table(), CONFIG)
     return assign_clusters(quotes, update)
+
+
+def add(old: pa.Table, rows: list[dict]) -> pa.Table:
+    """Old clustered quotes plus new rows clustered incrementally, as the pipeline does."""
+    new = pa.Table.from_pylist(rows, schema=WITH_DATES)
+    old_keys, new_keys = quote_keys(old), quote_keys(new)
+    needed = old.filter(pc.is_in(old.column("quote_id"), value_set=related_quotes(new_keys, old_keys)))
+    return assign_clusters(pa.concat_tables([old, new]), cluster_quotes(new, new_keys, needed, old_keys, CONFIG))
 
 
 def clusters_of(quotes: pa.Table) -> dict[str, str]:
     return dict(zip(quotes.column("quote_id").to_pylist(), quotes.column("cluster_id").to_pylist()))
 
 
-@pytest.mark.parametrize("a, b, same", [
-    pytest.param(S1, "we firmly adhere to the One China principle in practice, and in every statement", True, id="exact"),
-    pytest.param(UNIPOLAR_A, "He said " + UNIPOLAR_A + ", referring to the United States.", True, id="fragment"),
-    pytest.param(UNIPOLAR_A, UNIPOLAR_B, True, id="translation"),
-    pytest.param(TAIWAN_DEC, TAIWAN_MAR, False, id="shared-phrase-different-remark"),
-    pytest.param(S1, S2, False, id="different-sentences"),
+@pytest.mark.parametrize("a, b, published, same", [
+    pytest.param(S1, "we firmly adhere to the One China principle in practice, and in every statement", MOSCOW, True,
+                 id="exact-months-later"),
+    pytest.param(UNIPOLAR_A, "He said " + UNIPOLAR_A + ", referring to the United States.", SAMARKAND, True, id="fragment"),
+    pytest.param(UNIPOLAR_A, UNIPOLAR_B, SAMARKAND, True, id="translation"),
+    pytest.param(UNIPOLAR_A, UNIPOLAR_B, MOSCOW, False, id="translation-months-later"),
+    pytest.param("Russia firmly supports China on the Taiwan question", TAIWAN_DEC, CALL, True, id="same-speaker-paraphrase"),
+    pytest.param(TAIWAN_DEC, TAIWAN_MAR, MOSCOW, False, id="shared-phrase-another-meeting"),
+    pytest.param(S1, S2, SAMARKAND, False, id="different-sentences"),
+    pytest.param("Kenya is willing to make efforts with Spain to assume the role of great powers",
+                 "Ireland is willing to make efforts with Norway to assume the role of great powers", SAMARKAND, False,
+                 id="same-sentence-other-names"),
+    pytest.param("We condemn the provocation of the US and their satellites in the Taiwan Strait.", S2, SAMARKAND, True,
+                 id="acronym"),
 ])
-def test_same_remark(a, b, same):
-    assert same_remark({"text": a, "speaker_entity_id": "Q7747"}, {"text": b, "speaker_entity_id": None}, CONFIG) is same
-    assert clusters_of(batch([quote("x", 1, a), quote("y", 1, b)])).get("x-1") == "x-1"
-    assert (len(set(clusters_of(batch([quote("x", 1, a), quote("y", 1, b)])).values())) == 1) is same
+def test_same_remark(a, b, published, same):
+    first = CALL if published is CALL else SAMARKAND
+    assert same_remark({"text": a, "speaker_entity_id": "Q7747", "published_at": first},
+                       {"text": b, "speaker_entity_id": "Q7747", "published_at": published}, CONFIG) is same
+    clusters = clusters_of(batch([quote("x", 1, a, published=first), quote("y", 1, b, published=published)]))
+    assert clusters["x-1"] == "x-1"
+    assert (len(set(clusters.values())) == 1) is same
 
 
-def test_different_known_speakers_never_join():
-    assert not same_remark({"text": S1, "speaker_entity_id": "Q7747"}, {"text": S1, "speaker_entity_id": "Q15031"}, CONFIG)
+@pytest.mark.parametrize("speakers", [("Q7747", "Q15031"), ("Q7747", None), (None, None)])
+def test_speakers_must_agree_and_unknown_joins_exact_copies_only(speakers):
+    a, b = ({"text": UNIPOLAR_A, "speaker_entity_id": s} for s in speakers)
+    assert not same_remark(a, {**b, "text": UNIPOLAR_B}, CONFIG)
+    assert same_remark(a, b, CONFIG) is (speakers[0] == speakers[1])
 
 
-ROWS = [quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_B), quote("c", 1, TAIWAN_DEC), quote("d", 1, TAIWAN_MAR),
-        quote("e", 1, S1 + " " + S2), quote("f", 1, S1, None), quote("g", 1, S2), quote("h", 1, UNIPOLAR_A, None)]
+ROWS = [quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_B), quote("c", 1, TAIWAN_DEC, published=CALL),
+        quote("d", 1, TAIWAN_MAR, published=MOSCOW), quote("e", 1, S1 + " " + S2), quote("f", 1, S1),
+        quote("g", 1, S2), quote("h", 1, UNIPOLAR_A, published=None), quote("i", 1, UNIPOLAR_A, None)]
 
 
 @pytest.mark.parametrize("split", [1, 3, 5, 7])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_incremental_equals_batch(split, reverse):
     rows = ROWS[::-1] if reverse else ROWS
-    old = batch(rows[:split])
-    old_keys = quote_keys(old)
-    new = pa.Table.from_pylist(rows[split:], schema=QUOTES)
-    new_keys = quote_keys(new)
-    needed = old.filter(pc.is_in(old.column("quote_id"), value_set=related_quotes(new_keys, old_keys)))
-    update = cluster_quotes(new, new_keys, needed, old_keys, CONFIG)
-    incremental = assign_clusters(pa.concat_tables([old, new]), update)
-    assert clusters_of(incremental) == clusters_of(batch(ROWS))
+    assert clusters_of(add(batch(rows[:split]), rows[split:])) == clusters_of(batch(ROWS))
+
+
+def _synthetic_quotes(n: int, seed: int) -> list[dict]:
+    """Quotes made from the seed gold's texts: copies, fragments, other names, other speakers and days."""
+    rng = random.Random(seed)
+    texts = [json.loads(line)["text"] for line in (REPO / "tests" / "data" / "quotes" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    texts += [UNIPOLAR_A, UNIPOLAR_B, TAIWAN_DEC, TAIWAN_MAR, S1, S2, S1 + " " + S2]
+    countries = ["Russia", "China", "Kenya", "Spain", "Norway"]
+    rows = []
+    for i in range(n):
+        words = rng.choice(texts).split()
+        if rng.random() < 0.3:  # a fragment
+            start = rng.randrange(len(words))
+            words = words[start : start + rng.randint(4, 15)]
+        if rng.random() < 0.3:  # the same sentence about someone else
+            words = [rng.choice(countries) if w in countries else w for w in words]
+        if rng.random() < 0.2:
+            words = [w.upper() if rng.random() < 0.1 else w for w in words]
+        day = rng.choice([None, SAMARKAND, SAMARKAND.replace(day=17), CALL, MOSCOW])
+        rows.append(quote(f"s{i // 3:03d}", i % 3, " ".join(words), rng.choice(["Q7747", "Q15031", None]), day))
+    return rows
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_incremental_equals_batch_in_any_order(seed):
+    rows = _synthetic_quotes(300, seed)
+    expected = clusters_of(batch(rows))
+    assert len(set(expected.values())) < len(rows) - 30  # the material does cluster
+    rng = random.Random(seed)
+    for _ in range(3):
+        shuffled = rng.sample(rows, len(rows))
+        cuts = sorted(rng.sample(range(1, len(rows)), rng.randint(1, 5)))
+        runs = [shuffled[a:b] for a, b in zip([0] + cuts, cuts + [len(rows)])]
+        clustered = batch(runs[0])
+        for run in runs[1:]:
+            clustered = add(clustered, run)
+        assert clusters_of(clustered) == expected
 
 
 def test_batch_clusters():
     clusters = clusters_of(batch(ROWS))
     assert clusters["a-1"] == clusters["b-1"] == clusters["h-1"] == "a-1"
     assert clusters["e-1"] == clusters["f-1"] == clusters["g-1"] == "e-1"
+    assert clusters["i-1"] == "i-1"  # no known speaker: it joins exact copies by no known speaker only
     assert len({clusters["c-1"], clusters["d-1"], clusters["a-1"], clusters["e-1"]}) == 4
 
 
@@ -166,7 +226,7 @@ def test_drop_articles_splits_a_bridged_cluster_and_renames():
 
 
 def test_quote_cluster_rows():
-    quotes = batch([quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_A), quote("c", 1, UNIPOLAR_B, None),
+    quotes = batch([quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_A), quote("c", 1, UNIPOLAR_B),
                     quote("c", 2, TAIWAN_DEC)])
     day = lambda d: datetime(2022, 9, d, tzinfo=UTC)
     articles = pa.table({"article_id": ["a", "b", "c"], "outlet": ["RT", "RT", None],
@@ -190,11 +250,11 @@ def test_seed_gold_scores():
     result = _scorer().run()
     assert result["extraction"]["f1"] >= 0.9
     assert result["attribution"]["accuracy"] >= 0.85
-    # The issue's target is cluster pair F1 >= 0.85; it is NOT met (reported paraphrases and loose
-    # translations are missed, see GUIDELINES.md). These floors guard against regressions meanwhile.
-    assert result["clusters"]["precision"] >= 0.85
-    assert result["clusters"]["f1"] >= 0.5
-    assert result["clusters_direct"]["f1"] >= 0.7
+    # The issue's target is cluster pair F1 >= 0.85; it is NOT met (loose translations and reported
+    # paraphrases sharing few words are missed). These floors guard against regressions meanwhile.
+    assert result["clusters"]["precision"] == 1.0
+    assert result["clusters"]["f1"] >= 0.7
+    assert result["clusters_direct"]["f1"] >= 0.85
 
 
 def test_multi_paragraph_quote_takes_the_attribution_after_its_last_paragraph(kb):
