@@ -122,9 +122,13 @@ def _choose(trace: list[tuple[str, str, str]], count: int, names: set[str] | Non
     """Failpoint specs spread over a traced run: named points' first hits, Parquet writes sampled across stages."""
     specs = [f"{name}:{hit}" for name, hit, _ in trace if int(hit) == 1 and not name.startswith("parquet.")
              and (names is None or name in names)]
-    writes = [f"{name}:{hit}" for name, hit, _ in trace if name.startswith("parquet.")]
-    step = max(1, len(writes) // max(count - len(specs), 2))
-    return list(dict.fromkeys(specs + writes[step // 2::step]))
+    sampled = []
+    share = max(count - len(specs), 2) // 2  # half mid-write, half just after the rename, spread over the run
+    for kind in ("parquet.written", "parquet.replaced"):
+        writes = [f"{name}:{hit}" for name, hit, _ in trace if name == kind]
+        step = max(1, len(writes) // max(share, 1))
+        sampled += writes[step // 2::step][:share]
+    return list(dict.fromkeys(specs + sampled))
 
 
 def _recover(raw: Path, out: Path) -> None:
