@@ -12,9 +12,12 @@ Steps, all in WORKDIR (its raw/, out/, logs/ and the corpus' truth and manifest 
     3. `newsflow run` three times as a subprocess: (a) --full-refresh, (b) again with nothing new,
        (c) after make_corpus.py --add-fraction 0.01 added 1% new articles.
 For each run it prints wall seconds, the pipeline's own seconds (seconds_total of its
---summary-json, i.e. without interpreter and Prefect start-up), peak RSS (ru_maxrss of the
-process tree, from os.wait4) and the output size on disk, then the throughput of the full run and
-the ratios (b)/(a), (c)/(a) and full/reference on wall and on pipeline time.
+--summary-json, i.e. without interpreter and Prefect start-up), CPU seconds (user + system of the
+process and its workers, from os.wait4: on a shared, busy machine the steadier measure), peak RSS
+(ru_maxrss: the largest single process), the largest sampled sum of RSS over the whole process tree
+(main process, workers and Prefect's temporary server), CPU seconds by kind of process, and the
+output size on disk, then the throughput of the full run and the ratios (b)/(a), (c)/(a) and
+full/reference on wall and on pipeline time.
 """
 
 from __future__ import annotations
@@ -42,12 +45,15 @@ REFERENCE_BATCH = 1000  # rows per Parquet row group in the reference run
 
 @dataclass
 class ChildResult:
-    """Exit status, wall time and peak RSS of one finished subprocess."""
+    """Exit status, wall time, CPU time and peak memory of one finished subprocess."""
 
     returncode: int
     wall_seconds: float
     max_rss_kb: int
     log: Path
+    cpu_seconds: float = 0.0  # user + system of the process and the descendants it waited for
+    tree_rss_kb: int = 0  # largest sampled sum of RSS over the process and all its descendants
+    cpu_by_kind: dict | None = None  # sampled CPU seconds of the tree: main, workers, Prefect server, other
 
 
 @dataclass
@@ -61,21 +67,79 @@ class PipelineRun:
     output_bytes: int
     output_files: int
     summary: dict
+    cpu_seconds: float = 0.0
+    tree_rss_kb: int = 0
+    cpu_by_kind: dict | None = None
+
+
+def _kind(pid: int, root: int) -> str:
+    """What a process of the tree is: the pipeline's main process, a worker, Prefect's server."""
+    if pid == root:
+        return "main"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read()
+    except OSError:
+        return "other"
+    if b"multiprocessing" in cmdline:
+        return "workers"
+    return "prefect server" if b"uvicorn" in cmdline or b"prefect" in cmdline else "other"
+
+
+def tree_rss_kb(root: int, cpu: dict[int, tuple[str, float]] | None = None) -> int:
+    """Resident memory of a process and all its descendants (worker processes), from /proc; with
+    `cpu`, also record each one's kind and CPU seconds so far in it."""
+    children: dict[int, list[int]] = {}
+    rss_pages: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()  # after "pid (comm) "
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        rss_pages[int(entry.name)] = int(fields[21])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime + stime
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss_pages.get(pid, 0)
+        stack += children.get(pid, [])
+        if cpu is not None and pid in ticks:
+            kind = cpu[pid][0] if pid in cpu else _kind(pid, root)
+            cpu[pid] = (kind, ticks[pid] / os.sysconf("SC_CLK_TCK"))
+    return total * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def run_child(cmd: list[str], log: Path) -> ChildResult:
-    """Run cmd with output to log; time it and read its peak RSS from os.wait4."""
+    """Run cmd with output to log; time it, read its CPU time and peak RSS from os.wait4, and sample
+    the memory of its whole process tree every quarter second."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         out.write(("$ " + " ".join(map(str, cmd)) + "\n").encode())
         out.flush()
         began = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        # wait4 gives this child's own rusage (ru_maxrss covers the descendants it waited for)
-        _, status, usage = os.wait4(child.pid, 0)
+        # wait4 gives this child's own rusage (CPU time and ru_maxrss cover the descendants it waited for)
+        peak_tree = 0
+        cpu: dict[int, tuple[str, float]] = {}
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_tree = max(peak_tree, tree_rss_kb(child.pid, cpu))
+            time.sleep(0.25)
         wall = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
-    return ChildResult(child.returncode, wall, usage.ru_maxrss, log)
+    by_kind: dict[str, float] = {}
+    for kind, seconds in cpu.values():
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    return ChildResult(child.returncode, wall, usage.ru_maxrss, log, usage.ru_utime + usage.ru_stime, peak_tree,
+                       by_kind)
 
 
 def tail(path: Path, lines: int = 25) -> str:
@@ -160,7 +224,7 @@ def run_pipeline(key: str, label: str, newsflow: Path, workdir: Path, *, full_re
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     size, files = disk_usage(workdir / "out")
     return PipelineRun(label, result.wall_seconds, float(summary["seconds_total"]), result.max_rss_kb, size, files,
-                       summary)
+                       summary, result.cpu_seconds, result.tree_rss_kb, result.cpu_by_kind)
 
 
 def ratio(a: float, b: float) -> str:
@@ -171,17 +235,23 @@ def ratio(a: float, b: float) -> str:
 def print_report(n: int, runs: list[PipelineRun], reference_seconds: list[float], corpus_bytes: int) -> None:
     """The results table, throughput, ratios and per-stage seconds."""
     full, rerun, incremental = runs
-    print("\nrun                         wall s  pipeline s  start-up s  seen / new / changed / deleted  "
-          "written  rejected  peak RSS MB  output MB  files")
+    print("\nrun                         wall s  pipeline s  start-up s   CPU s  seen / new / changed / deleted  "
+          "written  rejected  peak RSS MB  tree RSS MB  output MB  files")
     for r in runs:
         s = r.summary
         counts = f"{s['files_seen']} / {s['files_new']} / {s['files_changed']} / {s['files_deleted']}"
         print(f"{r.label:26s} {r.wall_seconds:8.2f} {r.pipeline_seconds:11.2f} "
-              f"{r.wall_seconds - r.pipeline_seconds:11.2f}  {counts:>30s}  {s['articles_written']:7d}  "
-              f"{s['rejected_written']:8d}  {r.max_rss_kb / 1024:11.0f}  {r.output_bytes / 1e6:9.1f}  {r.output_files:5d}")
+              f"{r.wall_seconds - r.pipeline_seconds:11.2f} {r.cpu_seconds:7.1f}  {counts:>30s}  "
+              f"{s['articles_written']:7d}  {s['rejected_written']:8d}  {r.max_rss_kb / 1024:11.0f}  "
+              f"{r.tree_rss_kb / 1024:11.0f}  {r.output_bytes / 1e6:9.1f}  {r.output_files:5d}")
+    print("\nCPU seconds by process, sampled every 0.25 s (the last moments of each process are missed)")
+    for r in runs:
+        print(f"{r.label:26s} " + ", ".join(f"{k} {v:.1f}" for k, v in sorted((r.cpu_by_kind or {}).items())))
     print(f"\ncorpus: {n} articles, {corpus_bytes / 1e6:.1f} MB on disk")
     print(f"full run throughput: {n / full.wall_seconds:,.0f} articles/s on wall time, "
-          f"{n / max(full.pipeline_seconds, 1e-9):,.0f} articles/s on pipeline time")
+          f"{n / max(full.pipeline_seconds, 1e-9):,.0f} articles/s on pipeline time; "
+          f"{1e3 * full.cpu_seconds / n:.2f} CPU ms per article (Prefect start-up included), so at most "
+          f"{2 * n / full.cpu_seconds:,.0f} articles/s on two otherwise idle cores")
     print("\nratio                       wall    pipeline")
     print(f"(b) rerun / (a) full      {ratio(rerun.wall_seconds, full.wall_seconds):>6s}  "
           f"{ratio(rerun.pipeline_seconds, full.pipeline_seconds):>10s}")

@@ -29,6 +29,8 @@ _NAV = re.compile(
     r"\b(?:" + "|".join(re.escape(p) for p in sorted(_NAV_PHRASES, key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
 )
+_NAV_WORDS = frozenset(word for phrase in _NAV_PHRASES for word in re.findall(r"\w+", phrase))
+_WORD = re.compile(r"\w+")
 _NAV_LEFTOVER = re.compile(r"[\s|•·/>»«›\-–—:,.()\[\]]+")
 _CROSS_LINK = re.compile(
     r"^(?:also read|read also|read more|see also|related|recommended|more|watch|listen|"
@@ -68,19 +70,20 @@ def _is_nav(paragraph: str) -> bool:
     """A paragraph made only of navigation and sharing phrases."""
     if len(paragraph) > 120:
         return False
+    # Quick no: _NAV removes whole words only, so in an ASCII paragraph each word must be a word of a
+    # phrase. (Not for other text: IGNORECASE also matches e.g. the Kelvin sign to "k".)
+    if paragraph.isascii() and not _NAV_WORDS.issuperset(w.lower() for w in _WORD.findall(paragraph)):
+        return False
     leftover = _NAV_LEFTOVER.sub("", _NAV.sub("", paragraph))
     return leftover == ""
 
 
 def _is_breadcrumb(paragraph: str) -> bool:
     """'News / China / Russia': short segments joined by path separators."""
+    if len(paragraph) > 100 or paragraph.endswith((".", "?", "!")):
+        return False
     segments = _BREADCRUMB_SEPARATORS.split(paragraph)
-    return (
-        len(segments) >= 2
-        and len(paragraph) <= 100
-        and all(0 < len(s.split()) <= 4 for s in segments)
-        and not paragraph.endswith((".", "?", "!"))
-    )
+    return len(segments) >= 2 and all(0 < len(s.split()) <= 4 for s in segments)
 
 
 def classify(paragraph: str) -> RuleVerdict:

@@ -7,6 +7,7 @@ article. Every mention has offsets into the text, a canonical name and a stable 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -17,29 +18,36 @@ from tasks.knowledge import KnowledgeBase, entity_id
 from tasks.schemas import ENTITIES
 
 _WORDCHAR = re.compile(r"\w")
+# Every pattern below starts with a capital letter; saying so first lets the regex engine skip to
+# capitals instead of trying each position (about twice as fast, the same matches).
+_UPPER = "(?=[A-Z])"
 _TITLES = (r"President|Vice President|Prime Minister|Premier|Chancellor|Minister|Foreign Minister|Commissioner|"
            r"Chairman|Chairwoman|Chair|Spokesman|Spokeswoman|Spokesperson|Ambassador|Governor|Senator|Secretary|"
            r"General|Director|Mayor|Envoy|King|Queen|Prince|Emperor|Ayatollah|Pope|Mr\.|Mrs\.|Ms\.|Dr\.")
 _NAME = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
 _PERSON_NAME = rf"{_NAME}(?: {_NAME}){{1,2}}"
-_TITLE_BEFORE = re.compile(rf"\b(?:{_TITLES}) (?P<name>{_NAME}(?: {_NAME}){{0,2}})\b")
+_TITLE_BEFORE = re.compile(rf"{_UPPER}\b(?:{_TITLES}) (?P<name>{_NAME}(?: {_NAME}){{0,2}})\b")
 _ROLES = (r"president|minister|chairman|chairwoman|chair|spokesman|spokeswoman|spokesperson|director|head|chief|"
           r"ambassador|professor|deputy|commissioner|governor|secretary|leader|founder|analyst|researcher|editor|"
           r"correspondent|ceo|adviser|advisor|envoy|general|mayor|senator|member")
 _ROLE_AFTER = re.compile(
-    rf"\b(?P<name>{_PERSON_NAME}), (?:the |a |an |(?:[A-Z][\w'’-]* ){{0,3}})?(?:[a-z-]+ ){{0,3}}"
+    rf"{_UPPER}\b(?P<name>{_PERSON_NAME}), (?:the |a |an |(?:[A-Z][\w'’-]* ){{0,3}})?(?:[a-z-]+ ){{0,3}}"
     rf"(?i:{_ROLES})\b"
 )
-_SPEECH = re.compile(rf"\b(?P<name>{_PERSON_NAME}) (?:said|says|told|added|noted|stressed|wrote|explained)\b")
+_SPEECH = re.compile(rf"{_UPPER}\b(?P<name>{_PERSON_NAME}) (?:said|says|told|added|noted|stressed|wrote|explained)\b")
 _ORG_WORDS = (r"Organization|Organisation|Ministry|Council|Committee|Society|Administration|Agency|Bank|Party|"
               r"Union|Association|Institute|University|Parliament|Assembly|Commission|Corporation|Company|Group|"
               r"Forum|Congress|Federation|Fund|Foundation|Authority|Bureau|Office|Department|Court|Army|Navy|"
               r"Service|Duma|Senate|Academy|Alliance|Coalition|Movement|Front|Network")
 _CAP = r"[A-Z][\w'’.-]*"
 _ORG = re.compile(
-    rf"\b(?P<org>(?:{_CAP} )*(?:{_ORG_WORDS})\b(?: (?:of|for|on)(?: the)?(?: {_CAP})+)*)"
+    rf"{_UPPER}\b(?P<org>(?:{_CAP} )*(?:{_ORG_WORDS})\b(?: (?:of|for|on)(?: the)?(?: {_CAP})+)*)"
 )
 _ORG_WORD_SET = set(_ORG_WORDS.split("|"))
+_TITLE_WORD = re.compile(rf"\b(?:{_TITLES}) ")
+_TITLE_ONLY = re.compile(_TITLES)
+_TITLE_AT_END = re.compile(rf"(?:{_TITLES})\s+$")
+_CAPITALISED_WORD = re.compile(rf"{_UPPER}\b[A-Z][a-z]{{4,}}\b")
 # Ambiguous aliases and the words elsewhere in the article that settle them; without one they are left out.
 _CONTEXT = {
     "Georgia": ("Tbilisi", "Georgian", "Abkhazia", "South Ossetia", "Caucasus"),
@@ -115,7 +123,7 @@ def _settled(text: str, start: int, end: int, alias: str) -> bool:
 
 def _titled(text: str, start: int) -> bool:
     """A title word stands right before this position ("President Xi")."""
-    return bool(re.search(rf"(?:{_TITLES})\s+$", text[max(0, start - 30) : start]))
+    return bool(_TITLE_AT_END.search(text[max(0, start - 30) : start]))
 
 
 def match(text: str, kb: KnowledgeBase, config: EntityConfig) -> list[Mention]:
@@ -134,11 +142,11 @@ def match(text: str, kb: KnowledgeBase, config: EntityConfig) -> list[Mention]:
         candidates.append((start, end, 1, Mention(start, end, text[start:end], entity.entity_id, entity.name,
                                                  entity.type, method, 0.95 if method == "kb" else 0.8)))
     if config.discover_unlinked:
-        known = [(c[0], c[1]) for c in candidates]
+        known = sorted((c[0], c[1]) for c in candidates)  # disjoint: leftmost-longest
         # A cue-found person never swallows a known name ("Later Xi said"); a cue-found organisation
         # may ("Communist Party of China" holds "China").
         candidates += [c for c in _discovered(text)
-                       if c[3].type != "PERSON" or all(c[1] <= s or c[0] >= e for s, e in known)]
+                       if c[3].type != "PERSON" or not _overlaps(known, c[0], c[1])]
     mentions = [c[3] for c in _resolve(candidates)]
     mentions = _link_surnames(text, mentions, kb)
     if config.fuzzy_min_score:
@@ -155,11 +163,11 @@ def _discovered(text: str) -> list[tuple]:
             start, end = m.span("name")
             name = m.group("name")
             # "Iranian President Lacey said": the name is what follows the last title word.
-            titles = list(re.finditer(rf"\b(?:{_TITLES}) ", name))
+            titles = list(_TITLE_WORD.finditer(name))
             if titles:
                 start += titles[-1].end()
                 name = text[start:end]
-            if not name or set(name.split()) & _ORG_WORD_SET or re.fullmatch(_TITLES, name):
+            if not name or set(name.split()) & _ORG_WORD_SET or _TITLE_ONLY.fullmatch(name):
                 continue
             found.append((start, end, 0, Mention(start, end, name, "unlinked:" + entity_id(name, "PERSON"), name,
                                                  "PERSON", method, confidence)))
@@ -177,13 +185,23 @@ def _discovered(text: str) -> list[tuple]:
     return found
 
 
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of `spans`, disjoint (start, end) pairs in ascending order."""
+    # Disjoint spans in order also end in order: the last one starting before `end` reaches furthest.
+    before = bisect_left(spans, (end, -1))
+    return before > 0 and spans[before - 1][1] > start
+
+
 def _resolve(candidates: list[tuple]) -> list[tuple]:
     """Among overlapping candidates keep the outermost; on equal spans the knowledge base wins."""
     ordered = sorted(candidates, key=lambda c: (-(c[1] - c[0]), -c[2], c[0]))
     kept: list[tuple] = []
+    spans: list[tuple[int, int]] = []  # kept (start, end), sorted; disjoint, so their ends ascend too
     for candidate in ordered:
-        if all(candidate[1] <= k[0] or candidate[0] >= k[1] for k in kept):
+        start, end = candidate[0], candidate[1]
+        if not _overlaps(spans, start, end):
             kept.append(candidate)
+            insort(spans, (start, end))
     return sorted(kept, key=lambda c: c[0])
 
 
@@ -211,12 +229,12 @@ def _link_surnames(text: str, mentions: list[Mention], kb: KnowledgeBase) -> lis
                 or mention.method == "title_pattern":
             linked.append(mention)
     # Bare surnames of people found only by cues ("Melnikov" after "Ivan Melnikov, ...").
-    covered = [(m.start, m.end) for m in linked]
+    covered = sorted((m.start, m.end) for m in linked)  # disjoint: resolved mentions
     for surname, full in full_names.items():
         if not full.entity_id.startswith("unlinked:"):
             continue
         for m in re.finditer(rf"\b{re.escape(surname)}\b", text):
-            if m.start() > full.start and all(m.end() <= s or m.start() >= e for s, e in covered):
+            if m.start() > full.start and not _overlaps(covered, m.start(), m.end()):
                 linked.append(Mention(m.start(), m.end(), surname, full.entity_id, full.name, "PERSON", "surname", 0.7))
     return sorted(linked, key=lambda m: m.start)
 
@@ -227,10 +245,17 @@ def _fuzzy(text: str, mentions: list[Mention], kb: KnowledgeBase, min_score: flo
     for m in mentions:
         covered[m.start : m.end] = b"\x01" * (m.end - m.start)
     found = []
-    for m in re.finditer(r"\b[A-Z][a-z]{4,}\b", text):
-        if 1 in covered[m.start() : m.end()] or m.group() in kb.aliases:
+    closest: dict[str, tuple | None] = {}  # words recur in an article: score each once
+    # Only a closest person word with the same first two letters is taken, so a word whose first two
+    # letters begin no person word can give nothing: skip it before scoring.
+    prefixes = {word[:2] for word in kb.person_words}
+    for m in _CAPITALISED_WORD.finditer(text):
+        word = m.group()
+        if word[:2] not in prefixes or 1 in covered[m.start() : m.end()] or word in kb.aliases:
             continue
-        best = process.extractOne(m.group(), kb.person_words.keys(), scorer=fuzz.ratio, score_cutoff=min_score)
+        if word not in closest:
+            closest[word] = process.extractOne(word, kb.person_words.keys(), scorer=fuzz.ratio, score_cutoff=min_score)
+        best = closest[word]
         if best and best[0][:2] == m.group()[:2]:
             entity = kb.entities[kb.person_words[best[0]]]
             if entity.known_by_surname or any(x.entity_id == entity.entity_id for x in mentions):

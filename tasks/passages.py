@@ -21,14 +21,23 @@ from tasks.schemas import PASSAGE_STATE, PASSAGES
 # opening quote; a paragraph break always ends one.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9А-ЯЁ])|\n\n")
 _QUOTATION = re.compile(r"“([^”\n]+)(?:”|$)|\"([^\"\n]+)(?:\"|$)", re.MULTILINE)
-_NOISE = str.maketrans({c: " " for c in "“”„‟‘’‚‛«»‹›–—―…·•\"'`´.,;:!?()[]{}"})
+_NOISE_CHARACTERS = "“”„‟‘’‚‛«»‹›–—―…·•\"'`´.,;:!?()[]{}"
+_NOISE = str.maketrans({c: " " for c in _NOISE_CHARACTERS})
+# The same folding as one regex over a whole article: it keeps offsets, and no character's casefold
+# holds a noise character, so folding before or after casefold gives the same words.
+_NOISE_RE = re.compile("[" + re.escape(_NOISE_CHARACTERS) + "]")
 
 
 def segment_key(text: str) -> tuple[int, int]:
     """(hash, word count) of a segment's normalised words; equal for differently punctuated copies."""
     words = text.casefold().translate(_NOISE).split()
+    return _words_hash(words), len(words)
+
+
+def _words_hash(words: list[str]) -> int:
+    """Signed 64-bit hash of normalised words."""
     digest = hashlib.blake2b(" ".join(words).encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True), len(words)
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
@@ -56,10 +65,11 @@ def _spans(text: str) -> list[tuple[int, int]]:
 def article_segments(article_id: str, text: str, min_words: int) -> list[dict]:
     """The trackable segments of one article, as segment-state rows."""
     rows = []
+    folded = _NOISE_RE.sub(" ", text)  # segment_key's folding, once per article
     for begin, end in _spans(text):
-        key, words = segment_key(text[begin:end])
-        if words >= min_words:
-            rows.append({"article_id": article_id, "segment_hash": key, "start": begin, "end": end})
+        words = folded[begin:end].casefold().split()
+        if len(words) >= min_words:
+            rows.append({"article_id": article_id, "segment_hash": _words_hash(words), "start": begin, "end": end})
     return rows
 
 

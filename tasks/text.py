@@ -37,7 +37,10 @@ def paragraphs(text: str) -> list[str]:
     Blank lines always separate paragraphs. A single newline separates paragraphs too, except
     in text filled to a fixed width, where a line that reaches the width continues the next.
     """
-    raw_lines = [clean_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # clean_line on the whole text at once (its substitutions never touch a newline), then strip per line
+    text = _MULTISPACE.sub(" ", _INVISIBLE.sub("", _SPACES.sub(" ", text)))
+    raw_lines = [line.strip() for line in text.split("\n")]
     width = _wrap_width(raw_lines)
     result: list[str] = []
     current: list[str] = []
