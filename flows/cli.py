@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", default=None, help="reprocess every input")
     run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     run.add_argument("--task-runner", choices=["processes", "threads", "dask"],
-                     help="where batches run (default: Prefect's process pool)")
+                     help="where batches run (default: worker processes, one per core)")
     run.add_argument("--dask-address", help="run batches on this Dask scheduler, e.g. tcp://10.0.0.5:8786")
     run.add_argument("--wait", action="store_true", default=None, help="wait for a running run instead of exiting")
     run.add_argument("--summary-json", type=Path, help="also write the run summary to this JSON file")

@@ -102,7 +102,7 @@ class PipelineConfig(BaseModel):
     full_refresh: bool = False
     workers: int = Field(0, description="Processes (or Dask workers) for CPU-bound batches; 0 means one per core.")
     task_runner: Literal["processes", "threads", "dask"] = Field(
-        "processes", description="Where batches run: Prefect's process pool, threads of the flow's process, "
+        "processes", description="Where batches run: worker processes (one per core), threads of the flow's process, "
                                  "or a Dask cluster (prefect-dask; a local one unless dask_address is set).")
     dask_address: str | None = Field(None, description="Scheduler of an existing Dask cluster, e.g. tcp://host:8786.")
     batch_size: int = Field(500, description="Files per batch handed to a worker process.")
