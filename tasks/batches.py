@@ -50,7 +50,7 @@ def make_task_runner(config: PipelineConfig) -> TaskRunner:
     """The Prefect task runner the configuration asks for (processes: threads that hand batches to a pool)."""
     workers = config.resolved_workers()
     if config.task_runner == "dask":
-        from prefect_dask import DaskTaskRunner  # optional at import time: only Dask users need it
+        from prefect_dask import DaskTaskRunner  # imported when used: Dask takes a second to import
 
         if config.dask_address:
             return DaskTaskRunner(address=config.dask_address)
