@@ -23,10 +23,11 @@ from tasks.quote_clusters import (
     quote_keys,
     related_quotes,
 )
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTES, UTC_TS
+from tasks.schemas import ARTICLES, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTES, UTC_TS
 
 # Look-ups into the previous snapshot: (column, values) -> matching rows.
 Lookup = Callable[[str, Iterable], pa.Table]
+ARTICLE_META = pa.schema([ARTICLES.field(c) for c in ("article_id", "outlet", "published_at")])
 # Quotes with their article's publication date, which the translation rule's date window reads.
 DATED_QUOTES = QUOTES.append(pa.field("published_at", UTC_TS))
 
@@ -66,14 +67,27 @@ def _union(*tables: pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=DATED_QUOTES)
 
 
-def _dating(articles: Callable[[set[str]], pa.Table]) -> Callable[[pa.Table], pa.Table]:
-    """A function giving QUOTES rows their article's published_at."""
-    def dated(quotes: pa.Table) -> pa.Table:
-        meta = articles(_values(quotes, "article_id")) if quotes.num_rows else None
-        when = dict(zip(meta.column("article_id").to_pylist(), meta.column("published_at").to_pylist())) if meta else {}
-        column = pa.array([when.get(a) for a in quotes.column("article_id").to_pylist()], UTC_TS)
+class _ArticleMeta:
+    """Outlet and publication date of articles, each looked up once per run however often it is asked for."""
+
+    def __init__(self, articles: Callable[[set[str]], pa.Table]):
+        self._articles = articles
+        self._known: dict[str, dict] = {}
+
+    def rows(self, ids: set[str]) -> dict[str, dict]:
+        missing = ids - self._known.keys()
+        if missing:
+            self._known.update({r["article_id"]: r for r in self._articles(missing).to_pylist()})
+        return {i: self._known[i] for i in ids if i in self._known}
+
+    def table(self, ids: set[str]) -> pa.Table:
+        return pa.Table.from_pylist(list(self.rows(ids).values()), schema=ARTICLE_META)
+
+    def dated(self, quotes: pa.Table) -> pa.Table:
+        """QUOTES rows with their article's published_at."""
+        known = self.rows(_values(quotes, "article_id"))
+        column = pa.array([known.get(a, {}).get("published_at") for a in quotes.column("article_id").to_pylist()], UTC_TS)
         return quotes.select(QUOTES.names).cast(QUOTES).append_column(DATED_QUOTES.field("published_at"), column)
-    return dated
 
 
 def update_quotes(new_quotes: pa.Table, removed_articles: set[str], old_quotes: Lookup, old_keys: Lookup,
@@ -88,7 +102,8 @@ def update_quotes(new_quotes: pa.Table, removed_articles: set[str], old_quotes: 
         articles: article_id, outlet, published_at of the given articles, old or new.
         config: clustering thresholds.
     """
-    dated = _dating(articles)
+    meta = _ArticleMeta(articles)
+    dated = meta.dated
 
     def old(column: str, values: Iterable) -> pa.Table:
         return dated(old_quotes(column, values))
@@ -129,7 +144,7 @@ def update_quotes(new_quotes: pa.Table, removed_articles: set[str], old_quotes: 
     unchanged_members = _without(old("cluster_id", final), "quote_id", removed_ids | _values(working, "quote_id"))
     everyone = pa.concat_tables([unchanged_members, working, clustered])
     everyone = everyone.filter(pc.is_in(everyone.column("cluster_id"), value_set=pa.array(sorted(final), pa.string())))
-    clusters = quote_cluster_rows(everyone, articles(_values(everyone, "article_id")))
+    clusters = quote_cluster_rows(everyone, meta.table(_values(everyone, "article_id")))
     existed = old_touched | _values(old_quotes("cluster_id", final), "cluster_id")
     return QuoteOutcome(
         new_quotes=clustered.select(QUOTES.names).cast(QUOTES), new_keys=new_keys.cast(QUOTE_KEYS), updates=updates,

@@ -39,7 +39,7 @@ from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
-from tasks.quote_index import QuoteOutcome, update_quotes
+from tasks.quote_index import ARTICLE_META, QuoteOutcome, update_quotes
 from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import duplicates_markdown, entities_markdown, new_duplicates, quote_clusters_markdown, run_report
 from tasks.run import RawFile, Run, begin_run
@@ -226,9 +226,9 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
 def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -> QuoteOutcome:
     """Cluster the new quotes with the corpus's and repair clusters that lost quotes."""
     article_paths = staging_paths(normalised, "articles_path")
-    new_articles = read_parts(article_paths, ARTICLES, ["article_id", "outlet", "published_at"])
+    new_articles = read_parts(article_paths, ARTICLES, ARTICLE_META.names)
 
-    old_articles = _lookup(run, "articles", ARTICLES.empty_table().select(["article_id", "outlet", "published_at"]).schema)
+    old_articles = _lookup(run, "articles", ARTICLE_META)
 
     def articles(ids: set[str]) -> pa.Table:
         return pa.concat_tables([old_articles("article_id", ids), new_articles])

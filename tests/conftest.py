@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.dataset as ds
 import pytest
 
 # Before Prefect is imported anywhere: no telemetry, no internet.
@@ -99,3 +101,19 @@ def stop_process_group(process: subprocess.Popen, timeout: float = 20) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+# Ingestion timestamps: the only values in which two runs over the same input may differ.
+VOLATILE = {"ingested_at", "seen_at"}
+
+
+def dataset_rows(root: str | Path, filesystem: object = None) -> dict[str, list[str]]:
+    """Every dataset's rows without ingestion timestamps, as sorted JSON strings: equal for equal datasets."""
+    from tasks.schemas import DATASETS
+
+    found = {}
+    for name in DATASETS:
+        table = ds.dataset(f"{root}/{name}", filesystem=filesystem, format="parquet").to_table()
+        keep = [c for c in table.column_names if c not in VOLATILE]
+        found[name] = sorted(json.dumps(r, sort_keys=True, default=str) for r in table.select(keep).to_pylist())
+    return found

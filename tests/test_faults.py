@@ -18,11 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 
-from tasks.accounting import account
+from conftest import dataset_rows
 from flows.pipeline import newsflow
+from tasks.accounting import account
 from tasks.config import IngestConfig, PipelineConfig
 from tasks.run import scan_raw
 from tasks.schemas import DATASETS
@@ -30,7 +30,6 @@ from tasks.storage import STATE_DIR, current_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "data" / "raw"
-VOLATILE = {"ingested_at", "seen_at"}
 PROSE = ("The two delegations met in Geneva on Tuesday to discuss grain exports, shipping insurance and the "
          "safety of ports, and agreed to meet again before the end of the month, officials said afterwards.")
 
@@ -74,17 +73,9 @@ def _stop(process: subprocess.Popen) -> None:
     process.communicate()
 
 
-def datasets(out: Path) -> dict[str, list[tuple]] | None:
-    """Every dataset's rows as readers see them through the links, sorted, without timestamps; None before any."""
-    if not (out / "articles").exists():
-        return None
-    rows = {}
-    for name in DATASETS:
-        table = ds.dataset(out / name, format="parquet").to_table()
-        columns = [c for c in table.column_names if c not in VOLATILE]
-        rows[name] = sorted((tuple(json.dumps(v, sort_keys=True, default=str) for v in r.values())
-                             for r in table.select(columns).to_pylist()))
-    return rows
+def datasets(out: Path) -> dict[str, list[str]] | None:
+    """Every dataset's rows as readers see them through the links, without timestamps; None before any."""
+    return dataset_rows(out) if (out / "articles").exists() else None
 
 
 def _corpus_one(raw: Path) -> None:

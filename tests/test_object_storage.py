@@ -15,16 +15,12 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 
-from conftest import free_port, stop_process_group
+from conftest import dataset_rows, free_port, stop_process_group
 from flows.pipeline import newsflow
 from tasks.config import PipelineConfig
 from tasks.remote import is_remote, local_config
-from tasks.schemas import DATASETS
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-VOLATILE = {"ingested_at", "seen_at"}
-
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
@@ -60,14 +56,9 @@ def upload(local: Path, uri: str) -> None:
 def rows(source: str | Path) -> dict[str, list]:
     """Every dataset's rows (without ingestion timestamps) from a local directory or a remote prefix."""
     if isinstance(source, Path):
-        filesystem, root = pafs.LocalFileSystem(), str(source)
-    else:
-        filesystem, root = pafs.FileSystem.from_uri(source)
-    found = {}
-    for name in DATASETS:
-        table = ds.dataset(f"{root}/{name}", filesystem=filesystem, format="parquet").to_table()
-        found[name] = sorted(repr(sorted((k, v) for k, v in r.items() if k not in VOLATILE)) for r in table.to_pylist())
-    return found
+        return dataset_rows(source)
+    filesystem, root = pafs.FileSystem.from_uri(source)
+    return dataset_rows(root, filesystem)
 
 
 def test_locations_with_a_scheme_are_remote():

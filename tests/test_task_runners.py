@@ -5,31 +5,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+from conftest import dataset_rows
 from flows.pipeline import newsflow
 from tasks.batches import BatchFailed, run_batch
 from tasks.config import PipelineConfig
-from tasks.schemas import DATASETS
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 DEDUP_DATA = Path(__file__).resolve().parent / "data" / "dedup"
-VOLATILE = {"ingested_at", "seen_at"}
-
-
-def datasets(out: Path) -> dict[str, list[tuple]]:
-    """Every dataset's rows without ingestion timestamps, in a canonical order."""
-    tables = {}
-    for name in DATASETS:
-        rows = ds.dataset(out / name).to_table().to_pylist()
-        tables[name] = sorted(tuple(sorted((k, repr(v)) for k, v in row.items() if k not in VOLATILE)) for row in rows)
-    return tables
-
-
 @pytest.fixture
 def corpus(seed_corpus: Path) -> Path:
     """The seeds plus the labelled duplicate variants: enough files for several batches."""
@@ -43,7 +30,7 @@ def corpus(seed_corpus: Path) -> Path:
 def test_threads_processes_and_a_local_dask_cluster_give_the_same_datasets(corpus, tmp_path):
     reference = tmp_path / "threads-1"
     newsflow(PipelineConfig(raw_dir=str(corpus), out_dir=str(reference), task_runner="threads", workers=1))
-    expected = datasets(reference)
+    expected = dataset_rows(reference)
     assert len(expected["articles"]) >= 10 and expected["duplicate_pairs"]
 
     for runner in ("processes", "dask"):
@@ -51,7 +38,7 @@ def test_threads_processes_and_a_local_dask_cluster_give_the_same_datasets(corpu
         state = newsflow(PipelineConfig(raw_dir=str(corpus), out_dir=str(out), task_runner=runner, workers=2,
                                         batch_size=3), return_state=True)
         assert state.is_completed(), runner
-        assert datasets(out) == expected, runner
+        assert dataset_rows(out) == expected, runner
 
         with get_client(sync_client=True) as client:
             task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
