@@ -450,7 +450,6 @@ def print_false_positives(name: str, s: Score, text_of: dict[str, str], edge_inf
 def print_missed(s: Score, text_of: dict[str, str], config, top: int = 10) -> None:
     """Why planted pairs were missed: rapidfuzz ratio, MinHash estimate on the texts as loaded and after the
     pipeline's own line cleaning (tasks.text.clean_line folds NBSP and other exotic spaces)."""
-    import numpy as np
     from rapidfuzz import fuzz
 
     from tasks.dedup import hasher

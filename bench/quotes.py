@@ -7,10 +7,11 @@ Example:
 
 Articles are read with the ingest stage's rule cleaning (`tasks.ingest.parse_file`; the corpus-wide
 boilerplate pass is skipped), tagged by the entity stage (timed apart: it is that stage's cost), then:
-extraction (`extract_quotes`, one process), batch clustering of all but the last `--add-fraction`
-articles, and the incremental step for the rest: keys, `related_quotes` and `cluster_quotes` against
-the existing clusters. Quotes carry their article's published_at, as in the pipeline. The incremental
-result is checked against clustering everything at once.
+extraction (`extract_quotes`, one process), variants and keys (`keyed_quotes`, done in the normalise
+batches in the pipeline), then the quotes stage (`update_quotes` over in-memory tables applied as the
+commit step applies them): once for all but the last `--add-fraction` articles, then for the rest
+against the first run's tables. Quotes carry their article's published_at, as in the pipeline. The
+incremental result (quotes' clusters and quote_clusters rows) is checked against one run over everything.
 `--sample N` prints N articles' quotes, to eyeball how the rules behave on text they were not written on.
 """
 
@@ -21,6 +22,7 @@ import hashlib
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,15 +34,11 @@ from tasks.config import PipelineConfig
 from tasks.entities import match
 from tasks.ingest import parse_file
 from tasks.knowledge import load_knowledge_base
-from tasks.quote_clusters import (
-    assign_clusters,
-    cluster_quotes,
-    quote_cluster_rows,
-    quote_keys,
-    related_quotes,
-)
+from tasks.quote_clusters import keyed_quotes
+from tasks.quote_index import ARTICLE_META, update_quotes
 from tasks.quotes import extract_quotes
-from tasks.schemas import QUOTE_KEYS, QUOTES
+from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
+from tasks.storage import apply_updates
 
 
 def read_articles(raw: Path, config: PipelineConfig, limit: int | None) -> list[dict]:
@@ -55,6 +53,48 @@ def read_articles(raw: Path, config: PipelineConfig, limit: int | None) -> list[
         if limit and len(articles) >= limit:
             return articles[:limit]
     return articles
+
+
+@dataclass
+class Tables:
+    """The quotes stage's datasets and state in memory, as the snapshot holds them."""
+
+    quotes: pa.Table = field(default_factory=QUOTES.empty_table)
+    keys: pa.Table = field(default_factory=QUOTE_KEYS.empty_table)
+    variants: pa.Table = field(default_factory=QUOTE_VARIANTS.empty_table)
+    clusters: pa.Table = field(default_factory=QUOTE_CLUSTERS.empty_table)
+    read: int = 0  # rows the look-ups returned
+    updates: int = 0
+
+    def lookup(self, name: str):
+        def find(column, values):
+            table = getattr(self, name)
+            found = table.filter(pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type)))
+            self.read += found.num_rows
+            return found
+        return find
+
+    def rows(self) -> tuple:
+        return (sorted(zip(self.quotes.column("quote_id").to_pylist(), self.quotes.column("cluster_id").to_pylist())),
+                sorted(self.clusters.to_pylist(), key=lambda r: r["cluster_id"]))
+
+
+def _drop(table: pa.Table, column: str, values: set) -> pa.Table:
+    return table.filter(pc.invert(pc.is_in(table.column(column), value_set=pa.array(sorted(values), table.schema.field(column).type))))
+
+
+def run_quotes(new: pa.Table, keys: pa.Table, old: Tables, meta: pa.Table, config) -> Tables:
+    """The quotes stage of one run adding `new` (no removals) to `old`: `update_quotes`, then the commit's changes."""
+    new_keys = keys.filter(pc.is_in(keys.column("variant"), value_set=pc.unique(new.column("variant"))))
+    out = update_quotes(new, new_keys, set(), old.lookup("quotes"), old.lookup("keys"), old.lookup("variants"),
+                        lambda ids: meta.filter(pc.is_in(meta.column("article_id"), value_set=pa.array(sorted(ids), pa.string()))),
+                        config)
+    quotes = apply_updates(old.quotes, out.updates, "quote_id") if out.updates.num_rows else old.quotes
+    return Tables(pa.concat_tables([quotes, out.new_quotes]),
+                  pa.concat_tables([_drop(old.keys, "variant", out.dropped_key_variants), out.new_keys]),
+                  pa.concat_tables([_drop(old.variants, "variant", out.dropped_variants), out.variants]),
+                  pa.concat_tables([_drop(old.clusters, "cluster_id", out.dropped_clusters), out.clusters]),
+                  read=old.read, updates=out.updates.num_rows)
 
 
 def main() -> None:
@@ -79,7 +119,7 @@ def main() -> None:
     rows = [r for a, m in zip(articles, mentions) for r in extract_quotes(a["article_id"], a["text"], m, qconfig)]
     t_extract = time.perf_counter() - t
     published = {a["article_id"]: a["published_at"] for a in articles}
-    quotes = pa.Table.from_pylist(rows, schema=QUOTES)
+    quotes = pa.Table.from_pylist(rows, schema=QUOTES.remove(QUOTES.get_field_index("variant")))
     quotes = quotes.append_column("published_at", pa.array([published[r["article_id"]] for r in rows],
                                                             pa.timestamp("us", tz="UTC")))
     n = len(articles)
@@ -91,36 +131,29 @@ def main() -> None:
     n_new_articles = max(1, round(n * args.add_fraction))
     new_article_ids = pa.array([a["article_id"] for a in articles[n - n_new_articles :]], pa.string())
     is_new = pc.is_in(quotes.column("article_id"), value_set=new_article_ids)
-    base, new = quotes.filter(pc.invert(is_new)), quotes.filter(is_new)
+    meta = pa.Table.from_pylist([{k: a[k] for k in ARTICLE_META.names} for a in articles], schema=ARTICLE_META)
 
     t = time.perf_counter()
-    base_keys = quote_keys(base, qconfig)
-    base = assign_clusters(base, cluster_quotes(base, base_keys, QUOTES.empty_table(), QUOTE_KEYS.empty_table(), qconfig))
+    quotes, keys = keyed_quotes(quotes, qconfig)
+    t_keys = time.perf_counter() - t
+    base, new = quotes.filter(pc.invert(is_new)), quotes.filter(is_new)
+    t = time.perf_counter()
+    first = run_quotes(base, keys, Tables(), meta, qconfig)
     t_batch = time.perf_counter() - t
     t = time.perf_counter()
-    new_keys = quote_keys(new, qconfig)
-    old = base.filter(pc.is_in(base.column("quote_id"), value_set=related_quotes(new_keys, base_keys)))
-    update = cluster_quotes(new, new_keys, old, base_keys, qconfig)
+    added = run_quotes(new, keys, first, meta, qconfig)
     t_incremental = time.perf_counter() - t
-    merged = assign_clusters(pa.concat_tables([base, new]), update)
-    clusters = quote_cluster_rows(merged, pa.Table.from_pylist(
-        [{k: a[k] for k in ("article_id", "outlet", "published_at")} for a in articles]))
+    print(f"variants and keys of {quotes.num_rows} quotes: {t_keys:.2f}s ({quotes.num_rows / t_keys:.0f} quotes/s)")
     print(f"clustering {base.num_rows} quotes of {n - n_new_articles} articles in one batch: {t_batch:.2f}s "
           f"({base.num_rows / t_batch:.0f} quotes/s)")
-    print(f"adding {n_new_articles} articles ({new.num_rows} quotes): {t_incremental:.3f}s, "
-          f"{old.num_rows} old quotes read, {update.renames.num_rows} old clusters merged into others")
-    sizes = Counter(clusters.column("n_quotes").to_pylist())
-    print(f"{clusters.num_rows} clusters; largest {max(sizes) if sizes else 0} quotes; "
+    print(f"adding {n_new_articles} articles ({new.num_rows} quotes): {t_incremental:.3f}s; "
+          f"{first.read} old rows read, {added.updates} old quotes moved to a merged cluster")
+    sizes = Counter(added.clusters.column("n_quotes").to_pylist())
+    print(f"{added.clusters.num_rows} clusters; largest {max(sizes) if sizes else 0} quotes; "
           f"{sum(c for s, c in sizes.items() if s > 1)} with 2+ quotes, {sum(c for s, c in sizes.items() if s > 50)} "
           f"with over 50")
-
-    everything = pa.concat_tables([base, new])
-    batch = cluster_quotes(everything, quote_keys(everything, qconfig), QUOTES.empty_table(), QUOTE_KEYS.empty_table(),
-                           qconfig)
-    batch = batch.assignments
-    same = dict(zip(batch.column("quote_id").to_pylist(), batch.column("cluster_id").to_pylist())) == \
-        dict(zip(merged.column("quote_id").to_pylist(), merged.column("cluster_id").to_pylist()))
-    print(f"incremental clusters equal one batch over everything: {same}")
+    batch = run_quotes(quotes, keys, Tables(), meta, qconfig)
+    print(f"incremental clusters equal one batch over everything: {batch.rows() == added.rows()}")
 
     for a, m in list(zip(articles, mentions))[: args.sample]:
         print(f"\n=== {a['article_id']} ({a['outlet']})")

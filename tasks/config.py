@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 # Bumping this reprocesses every input on the next run (the stored state records the version).
-PIPELINE_VERSION = "0.3.0"
+PIPELINE_VERSION = "0.4.0"
 
 # Prefect phones home unless told not to; nothing in newsflow may reach the internet.
 PREFECT_OFFLINE_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -82,8 +82,8 @@ class QuoteConfig(BaseModel):
     speaker_paraphrase_min_shared: int = Field(
         3, description="Content words two quotes of the same known speaker share before they can join as a paraphrase.")
     speaker_paraphrase_min_overlap: float = Field(
-        0.6, description="Share of the shorter quote's content words the longer must hold to join as a paraphrase "
-                         "of the same known speaker.")
+        0.6, description="Share of the shorter quote's content words that are not names the longer must hold to join "
+                         "as a paraphrase of the same known speaker.")
     min_shared_content: float = Field(
         0.5, description="Share of the shorter quote's content words the longer must hold before any rule but an "
                          "exact copy can join them.")

@@ -80,7 +80,8 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
         builder.carry_over("_state/minhash", {"content_hash": deduped.dropped_contents})
         builder.carry_over("entity_mentions", {"article_id": deduped.removed_articles})
         builder.carry_over("quotes", {"article_id": deduped.removed_articles}, updates=quoted.updates, key="quote_id")
-        builder.carry_over("_state/quote_keys", {"quote_id": quoted.removed_quote_ids})
+        builder.carry_over("_state/quote_keys", {"variant": quoted.dropped_key_variants})
+        builder.carry_over("_state/quote_variants", {"variant": quoted.dropped_variants})
         builder.carry_over("quote_clusters", {"cluster_id": quoted.dropped_clusters})
     failpoint("export.carried_over")
     final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
@@ -93,6 +94,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     builder.write("_state/minhash", deduped.new_index, "new")
     builder.write("quotes", quoted.new_quotes, "new")
     builder.write("_state/quote_keys", quoted.new_keys, "new")
+    builder.write("_state/quote_variants", quoted.variants, "new")
     builder.write("quote_clusters", quoted.clusters, "new")
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")

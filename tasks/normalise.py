@@ -22,11 +22,14 @@ from tasks.entities import mention_rows
 from tasks.knowledge import load_knowledge_base
 from tasks.language import Language, ProfileDetector
 from tasks.passages import article_segments, segments_table
+from tasks.quote_clusters import keyed_quotes
 from tasks.quotes import extract_quotes
 from tasks.schemas import ARTICLES, ENTITY_MENTIONS, PARSED, QUOTES, REJECTED
 from tasks.storage import write_parquet
 from tasks.text import count_words
 
+# What `extract_quotes` gives: quote rows before `keyed_quotes` adds their variant.
+_EXTRACTED = QUOTES.remove(QUOTES.get_field_index("variant"))
 
 @lru_cache(maxsize=4)
 def _factory(seed: int) -> DetectorFactory:
@@ -124,6 +127,7 @@ class NormaliseJob:
     mentions_path: str
     now: datetime
     quotes_path: str | None = None
+    quote_keys_path: str | None = None
 
 
 @dataclass
@@ -139,6 +143,7 @@ class NormaliseResult:
     rejected_by_source: Counter[str]
     languages: Counter[str]
     quotes_path: str | None = None
+    quote_keys_path: str | None = None
 
 
 def normalise_batch(job: NormaliseJob) -> NormaliseResult:
@@ -161,8 +166,9 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     found = [match_entities(text, kb, entity_config) for text in texts]
     mentions = pa.Table.from_pylist([row for article_id, matched in zip(ids, found) for row in mention_rows(article_id, matched)],
                                     schema=ENTITY_MENTIONS)
-    quotes = pa.Table.from_pylist([row for article_id, text, matched in zip(ids, texts, found)
-                                   for row in extract_quotes(article_id, text, matched, job.config.quotes)], schema=QUOTES)
+    quotes, quote_keys = keyed_quotes(pa.Table.from_pylist(
+        [row for article_id, text, matched in zip(ids, texts, found)
+         for row in extract_quotes(article_id, text, matched, job.config.quotes)], schema=_EXTRACTED), job.config.quotes)
 
     def write(table: pa.Table, path: str) -> str | None:
         return str(write_parquet(table, Path(path), table.schema)) if table.num_rows else None
@@ -176,5 +182,6 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
         n_articles=articles.num_rows,
         rejected_by_source=Counter(rejected.column("source_path").to_pylist()),
         languages=Counter(lang or "unknown" for lang in articles.column("language").to_pylist()),
-        quotes_path=write(quotes, job.quotes_path) if job.quotes_path else None,
+        quotes_path=write(quotes.cast(QUOTES), job.quotes_path) if job.quotes_path else None,
+        quote_keys_path=write(quote_keys, job.quote_keys_path) if job.quote_keys_path else None,
     )

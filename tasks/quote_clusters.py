@@ -2,8 +2,9 @@
 
 A quote's keys are fixed by its own text, never by the rest of the corpus: the hash of its
 normalised wording, and for a known speaker the `sketch_size` smallest hashes of its consecutive
-content-word pairs scoped by the speaker (a bottom-k sketch). Quotes sharing a key are candidates;
-the rules of `same_remark` confirm them:
+content-word pairs scoped by the speaker (a bottom-k sketch). Content words are the words but stopwords
+(prepositions included), stemmed for plurals and irregular past forms, as reported speech shifts the tense
+("we understand" / "he understood"). Quotes sharing a key are candidates; the rules of `same_remark` confirm them:
 
 - exact: the same words once case, quote style and punctuation are ignored;
 - fragment: the shorter (at least `fragment_min_words` words) sits inside the longer
@@ -11,7 +12,9 @@ the rules of `same_remark` confirm them:
 - translation: both have at least `paraphrase_min_content_words` content words and
   `token_set_ratio` of the stemmed content words reaches `paraphrase_min_score`;
 - paraphrase: at least `speaker_paraphrase_min_shared` shared content words, one consecutive pair
-  among them, making `speaker_paraphrase_min_overlap` of the shorter quote's content words.
+  among them, and the longer holding `speaker_paraphrase_min_overlap` of the shorter quote's content words
+  other than names (a report names whom the direct quote calls "you": "he understood Ruto's doubts";
+  names alone never make two remarks one).
 
 All but exact copies need the same known speaker, `min_shared_content` of the shorter quote's content
 words in the other, and no "same sentence, other names" ("Kenya ... Spain" vs "Ireland ... Norway";
@@ -22,11 +25,16 @@ chain its remarks together. Translations and paraphrases need two copies publish
 `paraphrase_max_days` apart, or a date unknown (an optional `published_at` column of the quotes
 tables): a leader repeats a phrase at the next summit, and that is another remark.
 
-A cluster is a connected component of confirmed pairs, named by its smallest member quote_id. Keys and
-rules read the two quotes alone, and every pair with a new quote is tested, so adding articles run by
-run gives exactly the clusters of one batch over everything. Old clusters are never re-read whole: a
-merge is returned as a rename of the absorbed cluster id. When a member is removed (`drop_articles`),
-the survivors of its cluster are re-clustered among themselves.
+Rules compare variants: the copies of one wording by one speaker (`keyed_quotes` gives each quote its
+variant hash), each with the publication days of its copies; the date window holds when some two days are
+close, so a copy on a new day is tested as if it were a variant of its own with that day, and a copy on a
+day already seen needs no test at all. A cluster is a connected component of confirmed pairs, named by its
+smallest member quote_id. Keys and rules read the two variants alone, and every pair with a new variant
+(or new day) is tested, so adding articles run by run gives exactly the clusters of one batch over
+everything. Old clusters are never re-read whole: a merge is returned as a rename of the absorbed cluster
+id. Candidate pairs are made and screened (same speaker, enough shared content words, the template veto)
+with vectorised arithmetic a chunk at a time, so memory stays flat however dense the keys; only the pairs
+that pass meet the rules. `tasks.quote_index` applies a run's change: removals, state rows, cluster rows.
 """
 
 from __future__ import annotations
@@ -36,7 +44,6 @@ import hashlib
 import itertools
 import re
 import zlib
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -46,14 +53,18 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz
 
 from tasks.config import QuoteConfig
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTES
+from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 
 ASSIGNMENTS = pa.schema([pa.field("quote_id", pa.string(), nullable=False),
                          pa.field("cluster_id", pa.string(), nullable=False)])
 RENAMES = pa.schema([pa.field("cluster_id", pa.string(), nullable=False),
                      pa.field("new_cluster_id", pa.string(), nullable=False)])
 _STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "for", "with", "by", "at", "from", "as", "into", "onto", "over", "than", "then", "that", "this", "these", "those", "there", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "it", "its", "we", "our", "us", "i", "me", "my", "you", "your", "he", "him", "his", "she", "her", "they", "them", "their", "who", "whom", "whose", "which", "what", "while", "also", "very", "such", "all", "any", "both", "each", "more", "most", "other", "some", "so", "not", "no", "nor", "up", "out", "about", "if"])
+    ["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "for", "with", "by", "at", "from", "as", "into", "onto", "over", "than", "then", "that", "this", "these", "those", "there", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "it", "its", "we", "our", "us", "i", "me", "my", "you", "your", "he", "him", "his", "she", "her", "they", "them", "their", "who", "whom", "whose", "which", "what", "while", "also", "very", "such", "all", "any", "both", "each", "more", "most", "other", "some", "so", "not", "no", "nor", "up", "out", "about", "if",
+     # prepositions, which a paraphrase swaps freely ("regarding" / "on" / "about")
+     "above", "across", "after", "against", "along", "amid", "among", "around", "before", "behind", "below", "beneath",
+     "beside", "between", "beyond", "concerning", "despite", "during", "except", "including", "regarding", "since",
+     "through", "throughout", "toward", "towards", "under", "until", "upon", "via", "within", "without"])
 _TOKEN = re.compile(r"[^\W_]+")
 _TOKEN_OR_STOP = re.compile(r"[^\W_]+|[.!?;:]")
 _POSSESSIVE = re.compile(r"['’]s\b")
@@ -64,9 +75,20 @@ def _words(text: str) -> list[str]:
     return _TOKEN.findall(_POSSESSIVE.sub("", text.casefold()))
 
 
+# Irregular past forms: reported speech shifts a direct quote's tense ("we understand" -> "he understood").
+_PAST = {"became": "become", "began": "begin", "brought": "bring", "built": "build", "chose": "choose", "came": "come",
+         "felt": "feel", "found": "find", "gave": "give", "got": "get", "grew": "grow", "held": "hold", "kept": "keep",
+         "knew": "know", "led": "lead", "left": "leave", "lost": "lose", "made": "make", "meant": "mean", "met": "meet",
+         "paid": "pay", "rose": "rise", "said": "say", "saw": "see", "sent": "send", "sought": "seek", "spoke": "speak",
+         "stood": "stand", "taught": "teach", "thought": "think", "told": "tell", "took": "take",
+         "understood": "understand", "went": "go", "won": "win", "wrote": "write"}
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
-    """A crude plural stem, enough for "provocations"/"provocation" and "limits"/"limit"."""
+    """A crude stem: plurals ("provocations"/"provocation", "limits"/"limit") and irregular past forms
+    ("understood"/"understand")."""
+    word = _PAST.get(word, word)
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
@@ -81,16 +103,6 @@ def _hash(value: str) -> int:
 def _key_hash(value: str) -> int:
     """A fast stable 32-bit hash for keys: a collision only proposes one more pair to compare."""
     return zlib.crc32(value.encode())
-
-
-def _days(quotes: pa.Table) -> list[int | None]:
-    """Publication day of each quote's article (an optional published_at column), None when unknown."""
-    if "published_at" not in quotes.column_names:
-        return [None] * quotes.num_rows
-    column = quotes.column("published_at")
-    if pa.types.is_timestamp(column.type):
-        column = pc.cast(column, pa.timestamp(column.type.unit))  # UTC wall time
-    return pc.cast(column, pa.date32()).cast(pa.int32()).to_pylist()
 
 
 @dataclass(frozen=True)
@@ -147,11 +159,6 @@ def _wording(text: str, speaker_entity_id: str | None) -> _Wording:
                     frozenset(f"{a} {b}" for a, b in itertools.pairwise(content)), names, plain, speaker_entity_id)
 
 
-def variant(text: str, speaker_entity_id: str | None) -> int:
-    """Hash of a quote's normalised wording, names and speaker: copies of one quote share it."""
-    return _wording(text, speaker_entity_id).variant
-
-
 def _near(a_days: Iterable[int | None], b_days: Iterable[int | None], config: QuoteConfig) -> bool:
     """Whether some copies of two quotes were published close enough, or one date is unknown."""
     a_days, b_days = sorted(a_days, key=lambda d: -1 if d is None else d), sorted(b_days, key=lambda d: -1 if d is None else d)
@@ -185,7 +192,7 @@ def _same(a: _Wording, b: _Wording, config: QuoteConfig, near: Callable[[], bool
     fewest = min(len(a.content_set), len(b.content_set))
     if shared < config.min_shared_content * fewest:
         return False  # every rule below needs most of the shorter quote's content words in the other
-    short, long = (a, b) if a.n_words <= b.n_words else (b, a)
+    short, long = (a, b) if (a.n_words, a.words) <= (b.n_words, b.words) else (b, a)  # either order, one answer
     if a.names - b.names and b.names - a.names and _template(short, long):
         return False  # the same sentence about other people, places or figures: another remark
     # A long quote holding several remarks must not chain them together.
@@ -198,8 +205,9 @@ def _same(a: _Wording, b: _Wording, config: QuoteConfig, near: Callable[[], bool
     if whole and fewest >= config.paraphrase_min_content_words and \
             fuzz.token_set_ratio(a.content, b.content, score_cutoff=config.paraphrase_min_score):
         return True
-    return shared >= config.speaker_paraphrase_min_shared and \
-        shared >= config.speaker_paraphrase_min_overlap * fewest and bool(a.pairs & b.pairs)
+    # Names count as shared words but not toward the overlap: a report names whom a direct quote calls "you".
+    return shared >= config.speaker_paraphrase_min_shared and bool(a.pairs & b.pairs) and \
+        len(short.plain & long.content_set) >= config.speaker_paraphrase_min_overlap * len(short.plain)
 
 
 def same_remark(a: dict, b: dict, config: QuoteConfig) -> bool:
@@ -218,66 +226,122 @@ def _keys_of(w: _Wording, sketch_size: int) -> list[int]:
     return sorted(keys)
 
 
-def quote_keys(quotes: pa.Table, config: QuoteConfig | None = None) -> pa.Table:
-    """Key rows of quotes: the wording's hash and a bottom-k sketch of its content-word pairs.
+def keyed_quotes(quotes: pa.Table, config: QuoteConfig | None = None) -> tuple[pa.Table, pa.Table]:
+    """The quotes with their `variant` set, and the key rows of their distinct variants.
 
     Args:
-        quotes: `QUOTES` rows.
+        quotes: `QUOTES` rows (a `variant` column, if any, is recomputed).
         config: `sketch_size`, pairs per quote (the default config when None).
     """
     sketch_size = (config or QuoteConfig()).sketch_size
-    cache: dict[tuple, tuple[int, list[int]]] = {}
-    keys, variants, ids = [], [], []
-    for qid, text, speaker in zip(*(quotes.column(c).to_pylist() for c in ("quote_id", "text", "speaker_entity_id"))):
+    cache: dict[tuple, int] = {}
+    keys, key_variants, row_variants, seen = [], [], [], set()
+    for text, speaker in zip(quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()):
         if (text, speaker) not in cache:
             w = _wording(text, speaker)
-            cache[text, speaker] = (w.variant, _keys_of(w, sketch_size))
-        v, row_keys = cache[text, speaker]
-        keys += row_keys
-        variants += [v] * len(row_keys)
-        ids += [qid] * len(row_keys)
-    return pa.table([pa.array(keys, pa.int64()), pa.array(variants, pa.int64()), pa.array(ids, pa.string())],
-                    schema=QUOTE_KEYS)
+            cache[text, speaker] = w.variant
+            if w.variant not in seen:
+                seen.add(w.variant)
+                row_keys = _keys_of(w, sketch_size)
+                keys += row_keys
+                key_variants += [w.variant] * len(row_keys)
+        row_variants.append(cache[text, speaker])
+    column = pa.array(row_variants, pa.int64())
+    if "variant" in quotes.column_names:
+        quotes = quotes.set_column(quotes.schema.get_field_index("variant"), QUOTES.field("variant"), column)
+    else:
+        quotes = quotes.append_column(QUOTES.field("variant"), column)
+    key_rows = pa.table([pa.array(keys, pa.int64()), pa.array(key_variants, pa.int64())], schema=QUOTE_KEYS)
+    return quotes, key_rows
 
 
-def related_quotes(new_keys: pa.Table, old_keys: pa.Table) -> pa.ChunkedArray:
-    """Ids of the old quotes `cluster_quotes` needs to read: every quote of a variant sharing a key with a new
-    quote (every copy, for the publication days the date window reads)."""
-    shared = old_keys.filter(pc.is_in(old_keys.column("key"), value_set=pc.unique(new_keys.column("key"))))
-    variants = pc.unique(shared.column("variant"))
-    return pc.unique(old_keys.filter(pc.is_in(old_keys.column("variant"), value_set=variants)).column("quote_id"))
+def quote_keys(quotes: pa.Table, config: QuoteConfig | None = None) -> pa.Table:
+    """`QUOTE_KEYS` rows of the quotes' distinct variants: the wording's hash and a bottom-k sketch of its pairs."""
+    return keyed_quotes(quotes, config)[1]
 
 
-def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct pairs (low, high) of variants sharing a key, at least one of them new."""
+def quote_days(quotes: pa.Table) -> pa.Array:
+    """Publication day (days since 1970, UTC) of each quote's article: its optional published_at, null when unknown."""
+    if "published_at" not in quotes.column_names:
+        return pa.nulls(quotes.num_rows, pa.int32())
+    column = quotes.column("published_at")
+    if pa.types.is_timestamp(column.type):
+        column = pc.cast(column, pa.timestamp(column.type.unit))  # UTC wall time
+    return pc.cast(pc.cast(column, pa.date32()), pa.int32())
+
+
+# Variant rows one day per row, as `variant_rows` merges them.
+_LONG_VARIANTS = pa.schema([QUOTE_VARIANTS.field(c) for c in ("variant", "quote_id", "cluster_id", "text", "speaker_entity_id")]
+                           + [pa.field("day", pa.int32())])
+
+
+def variant_rows(quotes: pa.Table, *existing: pa.Table) -> pa.Table:
+    """`QUOTE_VARIANTS` rows of clustered quotes (with `variant`, optional published_at), merged with existing
+    rows of the same variants: one row per variant, the copy with the smallest quote_id, the distinct days of
+    all copies, and the smallest cluster id given (copies of a variant are always in one cluster)."""
+    parts = [pa.table({"variant": quotes.column("variant"), "quote_id": quotes.column("quote_id"),
+                       "cluster_id": quotes.column("cluster_id"), "text": quotes.column("text"),
+                       "speaker_entity_id": quotes.column("speaker_entity_id"), "day": quote_days(quotes)})]
+    for rows in existing:
+        days = rows.column("days")
+        parts.append(rows.select(_LONG_VARIANTS.names[:-1]).take(pc.list_parent_indices(days))
+                     .append_column("day", pc.list_flatten(days)))
+    parts = [t.select(_LONG_VARIANTS.names).cast(_LONG_VARIANTS) for t in parts if t.num_rows]
+    if not parts:
+        return QUOTE_VARIANTS.empty_table()
+    table = pa.concat_tables(parts).sort_by([("variant", "ascending"), ("quote_id", "ascending")])
+    firsts = table.take(_first_of_runs(table.column("variant")))
+    grouped = table.group_by("variant", use_threads=False).aggregate([
+        ("day", "distinct", pc.CountOptions(mode="all")), ("cluster_id", "min")]).sort_by("variant")
+    days = pa.array([sorted(d, key=lambda x: -1 if x is None else x) for d in grouped.column("day_distinct").to_pylist()],
+                    pa.list_(pa.int32()))
+    return pa.table([firsts.column("variant"), grouped.column("cluster_id_min"), firsts.column("quote_id"),
+                     firsts.column("text"), firsts.column("speaker_entity_id"), days], schema=QUOTE_VARIANTS)
+
+
+def _first_of_runs(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Row numbers where a sorted column takes a new value."""
+    values = column.to_numpy() if isinstance(column, pa.Array) else column.combine_chunks().to_numpy(zero_copy_only=False)
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.empty(0, np.int64)
+
+
+# Candidate pairs are made this many at a time, so memory stays flat however dense the keys.
+PAIR_CHUNK = 2_000_000
+
+
+def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarray):
+    """Chunks of distinct node pairs (a < b, indexes into the sorted `variants`) sharing a key, at least one of
+    them from `new_keys`; key rows of variants not in `variants` are ignored."""
+    if not len(variants):
+        return
     key = np.concatenate([new_keys.column("key").to_numpy(), old_keys.column("key").to_numpy()])
     var = np.concatenate([new_keys.column("variant").to_numpy(), old_keys.column("variant").to_numpy()])
+    node = np.minimum(np.searchsorted(variants, var), len(variants) - 1)
+    known = variants[node] == var
     new = np.zeros(len(key), bool)
     new[: new_keys.num_rows] = True
-    order = np.lexsort((~new, var, key))  # per (key, variant), a new row first
-    key, var, new = key[order], var[order], new[order]
-    first = np.ones(len(key), bool)
-    first[1:] = (key[1:] != key[:-1]) | (var[1:] != var[:-1])
-    key, var, new = key[first], var[first], new[first]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    key, node, new = key[known], node[known], new[known]
+    order = np.lexsort((~new, node, key))  # per (key, node), a new row first
+    key, node, new = key[order], node[order], new[order]
+    first = np.r_[True, (key[1:] != key[:-1]) | (node[1:] != node[:-1])] if len(key) else np.zeros(0, bool)
+    key, node, new = key[first], node[first], new[first]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
     sizes = np.diff(np.r_[starts, len(key)])
     group = np.repeat(np.arange(len(starts)), sizes)
-    rows = np.flatnonzero(new & (sizes[group] > 1))  # a new variant meets every variant of its key
-    if len(rows) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+    rows = np.flatnonzero(new & (sizes[group] > 1))  # a new node meets every node of its key
     counts = sizes[group[rows]]
-    left = np.repeat(rows, counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    right = starts[group[left]] + offsets
-    a, b = var[left], var[right]
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    keep = low != high
-    low, high = low[keep], high[keep]
-    order = np.lexsort((high, low))
-    low, high = low[order], high[order]
-    first = np.ones(len(low), bool)
-    first[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1])
-    return low[first], high[first]
+    ends = np.cumsum(counts)
+    begin = 0
+    while begin < len(rows):
+        stop = max(int(np.searchsorted(ends, ends[begin] - counts[begin] + PAIR_CHUNK, "right")), begin + 1)
+        part_rows, part_counts = rows[begin:stop], counts[begin:stop]
+        left = np.repeat(part_rows, part_counts)
+        offsets = np.arange(len(left)) - np.repeat(np.cumsum(part_counts) - part_counts, part_counts)
+        a, b = node[left], node[starts[group[left]] + offsets]
+        keep = a != b
+        code = np.unique(np.minimum(a, b)[keep] * len(variants) + np.maximum(a, b)[keep])
+        yield code // len(variants), code % len(variants)
+        begin = stop
 
 
 @dataclass(frozen=True)
@@ -305,53 +369,84 @@ def _union(parent: np.ndarray, a: int, b: int) -> None:
         parent[max(a, b)] = min(a, b)
 
 
-def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_quotes: pa.Table, old_keys: pa.Table,
+def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Table, old_keys: pa.Table,
                    config: QuoteConfig) -> ClusterUpdate:
     """Cluster ids for new quotes, and renames of old clusters that a new quote joins together.
 
+    The rules compare variants (copies of one wording by one speaker), each with the publication days of its
+    copies. A new copy of a known variant on a day it already has adds nothing to compare: leave its variant's
+    key rows out of `new_keys`, and it just joins its variant's cluster.
+
     Args:
-        new_quotes: quotes not yet clustered (`QUOTES` rows, cluster_id ignored; optional published_at).
-        new_keys: `quote_keys(new_quotes)`.
-        old_quotes: clustered quotes, at least those whose ids `related_quotes(new_keys, old_keys)` gives.
-        old_keys: key rows of every old quote (`QUOTE_KEYS`; only rows sharing a key with new ones matter).
+        new_quotes: quotes not yet clustered (`QUOTES` rows, cluster_id ignored; optional published_at; the
+            variant is computed when the table has no `variant` column).
+        new_keys: key rows of the variants whose pairs are to be tested (`quote_keys(new_quotes)`, or fewer).
+        old_variants: `QUOTE_VARIANTS` rows of the clustered variants sharing a key with `new_keys`, at least,
+            and of the new quotes' variants that exist already (no rows: a batch from scratch).
+        old_keys: key rows of old variants (only rows sharing a key with `new_keys` matter).
         config: the confirmation thresholds.
     """
-    quotes = pa.concat_tables([_columns(old_quotes, True), _columns(new_quotes, False)]).sort_by("quote_id")
-    ids, days, old_cluster = quotes.column("quote_id").to_pylist(), _days(quotes), quotes.column("cluster_id").to_pylist()
-    texts, speakers = quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()
-    key_rows = pa.concat_tables([k.select(["quote_id", "variant"]) for k in (new_keys, old_keys)])
-    variant_of = dict(zip(key_rows.column("quote_id").to_pylist(), key_rows.column("variant").to_pylist()))
-    row_variants = [variant_of.get(q) or variant(t, sp) for q, t, sp in zip(ids, texts, speakers)]
-    variants = np.unique(np.array(row_variants, np.int64))
-    row_node = np.searchsorted(variants, np.array(row_variants, np.int64)).tolist()
-    first_row: dict[int, int] = {}
-    for i, node in enumerate(row_node):
-        first_row.setdefault(node, i)
-    # Nodes: one per variant with a row here, then one per old cluster id.
-    clusters = sorted({c for c in old_cluster if c})
+    if "variant" not in new_quotes.column_names:
+        new_quotes = keyed_quotes(new_quotes, config)[0]
+    old = old_variants if old_variants.num_rows else QUOTE_VARIANTS.empty_table()
+    new_ids, new_variant = new_quotes.column("quote_id").to_pylist(), new_quotes.column("variant").to_numpy()
+    variants = np.unique(np.concatenate([old.column("variant").to_numpy(), new_variant]))
+    old_node = np.searchsorted(variants, old.column("variant").to_numpy())
+    new_node = np.searchsorted(variants, new_variant)
+    texts: list[str | None] = [None] * len(variants)
+    speakers: list[str | None] = [None] * len(variants)
+    days_of: list[set] = [set() for _ in variants]
+    for node, text, speaker, days in zip(old_node.tolist(), old.column("text").to_pylist(),
+                                         old.column("speaker_entity_id").to_pylist(), old.column("days").to_pylist()):
+        texts[node], speakers[node] = text, speaker
+        days_of[node].update(days)
+    for node, text, speaker, day in zip(new_node.tolist(), new_quotes.column("text").to_pylist(),
+                                        new_quotes.column("speaker_entity_id").to_pylist(), quote_days(new_quotes).to_pylist()):
+        if texts[node] is None:
+            texts[node], speakers[node] = text, speaker
+        days_of[node].add(day)
+    # Nodes: one per variant, then one per old cluster id.
+    old_cluster = old.column("cluster_id").to_pylist()
+    clusters = sorted(set(old_cluster))
     node_of_cluster = {c: len(variants) + i for i, c in enumerate(clusters)}
     parent = np.arange(len(variants) + len(clusters))
-    days_of: list[set] = [set() for _ in variants]
-    for node, cluster, day in zip(row_node, old_cluster, days):
-        days_of[node].add(day)
-        if cluster:  # an old quote stands for its cluster
-            _union(parent, node, node_of_cluster[cluster])
-    node_speaker = [speakers[first_row[n]] for n in range(len(variants))]
-    wordings: dict[int, _Wording] = {}
+    for node, cluster in zip(old_node.tolist(), old_cluster):
+        _union(parent, node, node_of_cluster[cluster])
+    wording = functools.lru_cache(maxsize=None)(lambda node: _wording(texts[node], speakers[node]))
 
-    def wording(node: int) -> _Wording:
-        if node not in wordings:
-            wordings[node] = _wording(texts[first_row[node]], node_speaker[node])
-        return wordings[node]
+    templates, shared, speaker_codes = _Templates(wording, len(variants)), _SharedWords(wording, len(variants)), \
+        _speaker_codes(speakers)
+    rejected = np.empty(0, np.int64)
+    for a, b in _candidate_pairs(new_keys, old_keys, variants):
+        same_speaker = speaker_codes[a] == speaker_codes[b]
+        a, b = shared.enough(*templates.drop(a[same_speaker], b[same_speaker]), config.min_shared_content)
+        rejected = np.union1d(rejected, _test_pairs(a, b, parent, rejected, len(variants),
+                                                    lambda i, j: _same(wording(i), wording(j), config,
+                                                                       lambda: _near(days_of[i], days_of[j], config))))
+    roots = _roots(parent).tolist()
+    name: dict[int, str] = {}
+    for c in clusters:  # an old cluster is named by its smallest quote_id: none of its members is smaller
+        name.setdefault(roots[node_of_cluster[c]], c)
+    for qid, node in zip(new_ids, new_node.tolist()):
+        root = roots[node]
+        if root not in name or qid < name[root]:
+            name[root] = qid
+    assignments = [name[roots[node]] for node in new_node.tolist()]
+    renames = [(c, name[roots[node_of_cluster[c]]]) for c in clusters if name[roots[node_of_cluster[c]]] != c]
+    return ClusterUpdate(pa.table([pa.array(new_ids, pa.string()), pa.array(assignments, pa.string())], schema=ASSIGNMENTS),
+                         pa.table([pa.array([x for x, _ in renames], pa.string()),
+                                   pa.array([y for _, y in renames], pa.string())], schema=RENAMES))
 
-    low, high = _candidate_pairs(new_keys, old_keys)
-    a, b = np.searchsorted(variants, low), np.searchsorted(variants, high)
-    a, b = np.minimum(a, len(variants) - 1), np.minimum(b, len(variants) - 1)
-    known = (variants[a] == low) & (variants[b] == high)  # variants without a row here are not compared
-    a, b = _same_speaker(a[known], b[known], node_speaker)
-    a, b = _not_templates(a, b, {n: wording(n) for n in np.unique(np.r_[a, b]).tolist()}, len(variants))
+
+def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, rejected: np.ndarray, n_nodes: int,
+                same: Callable[[int, int], bool]) -> np.ndarray:
+    """Join the pairs `same` confirms, in rounds of one untested pair per two components still apart, dropping
+    pairs joined meanwhile and pairs rejected before (codes a * n_nodes + b); returns the newly rejected codes."""
+    code = a * n_nodes + b
+    fresh = ~np.isin(code, rejected, assume_unique=True)
+    a, b = a[fresh], b[fresh]
+    newly_rejected = []
     while len(a):
-        # Each round tests one pair per two components still apart, then drops pairs joined meanwhile.
         roots = _roots(parent)
         apart = roots[a] != roots[b]
         a, b = a[apart], b[apart]
@@ -361,56 +456,88 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_quotes: pa.Tabl
         order = np.lexsort((rb, ra))
         firsts = order[np.r_[True, (ra[order][1:] != ra[order][:-1]) | (rb[order][1:] != rb[order][:-1])]]
         for i, j in zip(a[firsts].tolist(), b[firsts].tolist()):
-            if _same(wording(i), wording(j), config, lambda i=i, j=j: _near(days_of[i], days_of[j], config)):
+            if same(i, j):
                 _union(parent, i, j)
+            else:
+                newly_rejected.append(i * n_nodes + j)
         tested = np.zeros(len(a), bool)
         tested[firsts] = True
         a, b = a[~tested], b[~tested]
-    roots = _roots(parent).tolist()
-    name: dict[int, str] = {}
-    for node, qid in zip(row_node, ids):  # rows are in quote_id order: the first seen names the component
-        name.setdefault(roots[node], qid)
-    for c in clusters:
-        root = roots[node_of_cluster[c]]
-        name[root] = min(name.get(root, c), c)
-    new_ids = set(new_quotes.column("quote_id").to_pylist())
-    assignments = [(qid, name[roots[node]]) for node, qid in zip(row_node, ids) if qid in new_ids]
-    renames = [(c, name[roots[node_of_cluster[c]]]) for c in clusters if name[roots[node_of_cluster[c]]] != c]
-    return ClusterUpdate(pa.table([pa.array([x for x, _ in assignments], pa.string()),
-                                   pa.array([y for _, y in assignments], pa.string())], schema=ASSIGNMENTS),
-                         pa.table([pa.array([x for x, _ in renames], pa.string()),
-                                   pa.array([y for _, y in renames], pa.string())], schema=RENAMES))
+    return np.array(newly_rejected, np.int64)
 
 
-def _columns(quotes: pa.Table, clustered: bool) -> pa.Table:
-    """The columns clustering reads, published_at null when the table has none, cluster_id null for new quotes."""
-    n = quotes.num_rows
-    days = quotes.column("published_at").cast(pa.timestamp("us", tz="UTC")) if "published_at" in quotes.column_names \
-        else pa.nulls(n, pa.timestamp("us", tz="UTC"))
-    cluster = quotes.column("cluster_id") if clustered else pa.nulls(n, pa.string())
-    return pa.table({"quote_id": quotes.column("quote_id"), "text": quotes.column("text"),
-                     "speaker_entity_id": quotes.column("speaker_entity_id"), "cluster_id": cluster, "published_at": days})
+class _SharedWords:
+    """The first test of `_same` for whole arrays of pairs: enough of the shorter quote's content words in the
+    other. Each node's content words get dense ids once, appended to one array sorted by (node's rank, id), so
+    a pair's shared words are found with a binary search per word of its shorter side."""
+
+    PAIRS_AT_ONCE = 200_000  # pairs per vectorised step: about 12 words each, so a few tens of MB
+
+    def __init__(self, wording: Callable[[int], _Wording], n_nodes: int):
+        self._wording, self._ids = wording, {}
+        self._rank = np.full(n_nodes, -1, np.int64)
+        self._start, self._count = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.int64)
+        self._codes = np.empty(0, np.int64)  # rank << 32 | word id, ascending
+
+    def _add(self, nodes: np.ndarray) -> None:
+        fresh = nodes[self._rank[nodes] < 0].tolist()
+        if not fresh:
+            return
+        codes, at, rank = [], len(self._codes), int(self._rank.max()) + 1
+        for node in fresh:
+            ids = sorted({self._ids.setdefault(word, len(self._ids)) for word in self._wording(node).content_set})
+            self._rank[node], self._start[node], self._count[node] = rank, at, len(ids)
+            codes += [rank << 32 | i for i in ids]
+            rank, at = rank + 1, at + len(ids)
+        self._codes = np.concatenate([self._codes, np.array(codes, np.int64)])
+
+    def enough(self, a: np.ndarray, b: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs sharing at least `share` of the shorter side's distinct content words."""
+        self._add(np.unique(np.r_[a, b]))
+        keep = np.zeros(len(a), bool)
+        for lo in range(0, len(a), self.PAIRS_AT_ONCE):
+            left, right = a[lo : lo + self.PAIRS_AT_ONCE], b[lo : lo + self.PAIRS_AT_ONCE]
+            probe = np.where(self._count[left] <= self._count[right], left, right)
+            other = np.where(probe == left, right, left)
+            count = self._count[probe]
+            pair = np.repeat(np.arange(len(probe)), count)
+            offset = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
+            words = self._codes[self._start[probe][pair] + offset] & 0xFFFFFFFF
+            wanted = self._rank[other][pair] << 32 | words
+            found = self._codes[np.minimum(np.searchsorted(self._codes, wanted), len(self._codes) - 1)] == wanted
+            shared = np.bincount(pair, weights=found, minlength=len(probe))
+            keep[lo : lo + len(probe)] = shared >= share * count
+        return a[keep], b[keep]
 
 
-def _not_templates(a: np.ndarray, b: np.ndarray, wordings: dict[int, _Wording],
-                   n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs without the commonest veto of `_same`: the same plain words, each naming something the other does not."""
-    plain, masks = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.uint64)
-    for node, w in wordings.items():
-        plain[node] = _key_hash(" ".join(sorted(w.plain)))
-        masks[node] = functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0)
-    ma, mb = masks[a], masks[b]
-    # A bit one side has and the other lacks is a name the other lacks (the converse may fail: a collision).
-    veto = (plain[a] == plain[b]) & ((ma & ~mb) != 0) & ((mb & ~ma) != 0)
-    return a[~veto], b[~veto]
+class _Templates:
+    """The commonest veto of `_same` for whole arrays of pairs: the same plain words, each naming something the
+    other does not. Each node's plain words and names are hashed once, when a pair first needs them."""
+
+    def __init__(self, wording: Callable[[int], _Wording], n_nodes: int):
+        self._wording = wording
+        self._plain, self._masks = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.uint64)
+        self._done = np.zeros(n_nodes, bool)
+
+    def drop(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs without the veto."""
+        nodes = np.unique(np.r_[a, b])
+        for node in nodes[~self._done[nodes]].tolist():
+            w = self._wording(node)
+            self._plain[node] = _key_hash(" ".join(sorted(w.plain)))
+            self._masks[node] = functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0)
+        self._done[nodes] = True
+        plain, ma, mb = self._plain, self._masks[a], self._masks[b]
+        # A bit one side has and the other lacks is a name the other lacks (the converse may fail: a collision).
+        veto = (plain[a] == plain[b]) & ((ma & ~mb) != 0) & ((mb & ~ma) != 0)
+        return a[~veto], b[~veto]
 
 
-def _same_speaker(a: np.ndarray, b: np.ndarray, speakers: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs by one known speaker, or two copies of one wording by no known speaker (vectorised)."""
+def _speaker_codes(speakers: list[str | None]) -> np.ndarray:
+    """A number per node's known speaker, -1 for none: candidate pairs need equal codes (two copies of one
+    wording by no known speaker are one node)."""
     codes = {sp: i for i, sp in enumerate(sorted({sp for sp in speakers if sp}))}
-    speaker = np.array([codes.get(sp, -1) for sp in speakers], np.int64)
-    keep = speaker[a] == speaker[b]
-    return a[keep], b[keep]
+    return np.array([codes.get(sp, -1) for sp in speakers], np.int64)
 
 
 def assign_clusters(quotes: pa.Table, update: ClusterUpdate) -> pa.Table:
@@ -422,45 +549,47 @@ def assign_clusters(quotes: pa.Table, update: ClusterUpdate) -> pa.Table:
     return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
 
 
-def drop_articles(quotes: pa.Table, keys: pa.Table, article_ids: set[str],
-                  config: QuoteConfig) -> tuple[pa.Table, pa.Table]:
-    """Quotes and keys without the given articles' quotes, the clusters they were in re-clustered."""
-    gone = pc.is_in(quotes.column("article_id"), value_set=pa.array(sorted(article_ids), pa.string()))
-    removed, kept = quotes.filter(gone), quotes.filter(pc.invert(gone))
-    kept_keys = keys.filter(pc.is_in(keys.column("quote_id"), value_set=kept.column("quote_id")))
-    touched = pc.is_in(kept.column("cluster_id"), value_set=pc.drop_null(pc.unique(removed.column("cluster_id"))))
-    survivors = kept.filter(touched)
-    if survivors.num_rows == 0:
-        return kept, kept_keys
-    survivor_keys = kept_keys.filter(pc.is_in(kept_keys.column("quote_id"), value_set=survivors.column("quote_id")))
-    update = cluster_quotes(survivors, survivor_keys, QUOTES.empty_table(), QUOTE_KEYS.empty_table(), config)
-    return assign_clusters(kept, update), kept_keys
-
-
 def quote_cluster_rows(quotes: pa.Table, articles: pa.Table) -> pa.Table:
     """One `quote_clusters` row per cluster: a representative text, the speaker, reach and dates.
 
-    The representative is the most repeated wording, then the longest; the speaker the most common
-    known one. Outlets and dates come from `articles` (article_id, outlet, published_at); articles
-    without an outlet or date add nothing to n_outlets, first_seen or last_seen.
+    The representative is a copy of the cluster's most repeated variant, a direct quote before a reported one,
+    then the longest text, then the smallest quote_id; the speaker the most common known one. Outlets and
+    dates come from `articles` (article_id, outlet, published_at); articles without an outlet or date add
+    nothing to n_outlets, first_seen or last_seen.
     """
-    meta = {a["article_id"]: a for a in articles.select(["article_id", "outlet", "published_at"]).to_pylist()}
-    members: dict[str, list[dict]] = defaultdict(list)
-    for row in quotes.select([n for n in QUOTES.names]).to_pylist():
-        if row["cluster_id"] is not None:
-            members[row["cluster_id"]].append(row)
-    out = []
-    for cluster_id in sorted(members):
-        rows = members[cluster_id]
-        wordings = Counter(" ".join(_words(r["text"])) for r in rows)
-        best = min(rows, key=lambda r: (-wordings[" ".join(_words(r["text"]))], r["kind"] != "direct",
-                                        -len(r["text"]), r["quote_id"]))
-        speakers = Counter((r["speaker_entity_id"], r["speaker_name"]) for r in rows if r["speaker_entity_id"])
-        speaker = min(speakers, key=lambda s: (-speakers[s], s)) if speakers else (None, None)
-        articles_of = {r["article_id"] for r in rows}
-        dates = [meta[a]["published_at"] for a in articles_of if a in meta and meta[a]["published_at"]]
-        out.append({"cluster_id": cluster_id, "text": best["text"], "speaker_entity_id": speaker[0],
-                    "speaker_name": speaker[1], "n_quotes": len(rows), "n_articles": len(articles_of),
-                    "n_outlets": len({meta[a]["outlet"] for a in articles_of if a in meta and meta[a]["outlet"]}),
-                    "first_seen": min(dates) if dates else None, "last_seen": max(dates) if dates else None})
-    return pa.Table.from_pylist(out, schema=QUOTE_CLUSTERS)
+    quotes = quotes.filter(pc.is_valid(quotes.column("cluster_id")))
+    if not quotes.num_rows:
+        return QUOTE_CLUSTERS.empty_table()
+    meta = articles.select(["article_id", "outlet", "published_at"])
+    meta = meta.take(_first_of_runs(meta.sort_by("article_id").column("article_id"))) if meta.num_rows else meta
+    q = quotes.select(["cluster_id", "quote_id", "article_id", "text", "kind", "speaker_entity_id", "speaker_name",
+                       "variant"])
+    copies = q.group_by(["cluster_id", "variant"], use_threads=False).aggregate([("quote_id", "count")])
+    q = q.join(copies, ["cluster_id", "variant"], use_threads=False)
+    q = q.append_column("indirect", pc.not_equal(q.column("kind"), "direct")) \
+        .append_column("length", pc.utf8_length(q.column("text")))
+    best = q.sort_by([("cluster_id", "ascending"), ("quote_id_count", "descending"), ("indirect", "ascending"),
+                      ("length", "descending"), ("quote_id", "ascending")])
+    best = best.take(_first_of_runs(best.column("cluster_id")))
+    known = q.filter(pc.is_valid(q.column("speaker_entity_id")))
+    speakers = known.group_by(["cluster_id", "speaker_entity_id", "speaker_name"], use_threads=False) \
+        .aggregate([("quote_id", "count", pc.CountOptions(mode="all"))])
+    speakers = speakers.rename_columns(["cluster_id", "speaker_entity_id", "speaker_name", "n"])
+    speakers = speakers.sort_by([("cluster_id", "ascending"), ("n", "descending"), ("speaker_entity_id", "ascending"),
+                                 ("speaker_name", "ascending")])
+    speakers = speakers.take(_first_of_runs(speakers.column("cluster_id"))).drop_columns(["n"])
+    per_article = q.group_by(["cluster_id", "article_id"], use_threads=False).aggregate([("quote_id", "count")])
+    per_article = per_article.join(meta, "article_id", use_threads=False)
+    reach = per_article.group_by("cluster_id", use_threads=False).aggregate([
+        ("quote_id_count", "sum"), ("article_id", "count"), ("outlet", "count_distinct", pc.CountOptions(mode="only_valid")),
+        ("published_at", "min"), ("published_at", "max")])
+    rows = best.select(["cluster_id", "text"]).join(speakers, "cluster_id", use_threads=False) \
+        .join(reach, "cluster_id", use_threads=False).sort_by("cluster_id")
+    return pa.table({
+        "cluster_id": rows.column("cluster_id"), "text": rows.column("text"),
+        "speaker_entity_id": rows.column("speaker_entity_id"), "speaker_name": rows.column("speaker_name"),
+        "n_quotes": pc.cast(rows.column("quote_id_count_sum"), pa.int32()),
+        "n_articles": pc.cast(rows.column("article_id_count"), pa.int32()),
+        "n_outlets": pc.cast(rows.column("outlet_count_distinct"), pa.int32()),
+        "first_seen": rows.column("published_at_min"), "last_seen": rows.column("published_at_max"),
+    }, schema=QUOTE_CLUSTERS)

@@ -1,10 +1,13 @@
 """One run's change to the quotes and quote clusters, reading only the old rows it touches.
 
 A run brings new quotes (from new or changed articles) and removes the quotes of deleted or
-replaced articles. Only these old rows are read: the removed quotes and the other members of
-their clusters, the old quotes sharing a key with a new one, and the members of clusters a new
-quote joins together. The outcome says which old quotes change cluster, which quote-cluster rows
-go, and the rows that replace them.
+replaced articles. Clustering works on variants (copies of one wording by one speaker), whose
+state row holds their cluster and the publication days of their copies, so an old variant is
+read once however often it was copied. Only these old rows are read: the removed quotes and the
+other members of their clusters, the variants sharing a key with a new variant (or with a known
+variant copied on a new day), the members of clusters a new quote joins together, and the
+members of the clusters whose rows change. The outcome says which old quotes change cluster,
+which state and cluster rows go, and the rows that replace them.
 """
 
 from __future__ import annotations
@@ -16,14 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.config import QuoteConfig
-from tasks.quote_clusters import (
-    assign_clusters,
-    cluster_quotes,
-    quote_cluster_rows,
-    quote_keys,
-    related_quotes,
-)
-from tasks.schemas import ARTICLES, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTES, UTC_TS
+from tasks.quote_clusters import assign_clusters, cluster_quotes, quote_cluster_rows, quote_days, variant_rows
+from tasks.schemas import ARTICLES, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, UTC_TS
 
 # Look-ups into the previous snapshot: (column, values) -> matching rows.
 Lookup = Callable[[str, Iterable], pa.Table]
@@ -37,9 +34,12 @@ class QuoteOutcome:
     """What the quotes stage writes: new rows, changed old rows, and what goes."""
 
     new_quotes: pa.Table  # QUOTES, clustered
-    new_keys: pa.Table  # QUOTE_KEYS of the new quotes
     updates: pa.Table  # quote_id, cluster_id of old quotes whose cluster changed
     removed_quote_ids: set[str]
+    new_keys: pa.Table  # QUOTE_KEYS of variants the state does not hold yet
+    dropped_key_variants: set[int]  # variants whose every copy went: their key rows go
+    variants: pa.Table  # QUOTE_VARIANTS rows replacing `dropped_variants`
+    dropped_variants: set[int]
     clusters: pa.Table  # QUOTE_CLUSTERS rows of every touched cluster
     dropped_clusters: set[str]  # old quote_clusters rows to drop (replaced by `clusters` or gone)
     new_clusters: set[str]  # clusters that did not exist before
@@ -47,24 +47,19 @@ class QuoteOutcome:
 
 
 def _values(table: pa.Table, column: str) -> set:
-    return set(pc.drop_null(table.column(column)).to_pylist()) if table.num_rows else set()
+    return set(pc.unique(pc.drop_null(table.column(column))).to_pylist()) if table.num_rows else set()
+
+
+def _isin(table: pa.Table, column: str, values: set) -> pa.ChunkedArray | pa.Array:
+    return pc.is_in(table.column(column), value_set=pa.array(sorted(values), table.schema.field(column).type))
 
 
 def _without(table: pa.Table, column: str, values: set) -> pa.Table:
-    if not values or not table.num_rows:
-        return table
-    return table.filter(pc.invert(pc.is_in(table.column(column), value_set=pa.array(sorted(values), table.schema.field(column).type))))
+    return table.filter(pc.invert(_isin(table, column, values))) if values and table.num_rows else table
 
 
-def _union(*tables: pa.Table) -> pa.Table:
-    """Rows of several QUOTES tables, the first occurrence of each quote_id winning."""
-    rows, seen = [], set()
-    for table in tables:
-        for row in table.to_pylist():
-            if row["quote_id"] not in seen:
-                seen.add(row["quote_id"])
-                rows.append(row)
-    return pa.Table.from_pylist(rows, schema=DATED_QUOTES)
+def _only(table: pa.Table, column: str, values: set) -> pa.Table:
+    return table.filter(_isin(table, column, values)) if table.num_rows else table
 
 
 class _ArticleMeta:
@@ -72,83 +67,116 @@ class _ArticleMeta:
 
     def __init__(self, articles: Callable[[set[str]], pa.Table]):
         self._articles = articles
-        self._known: dict[str, dict] = {}
-
-    def rows(self, ids: set[str]) -> dict[str, dict]:
-        missing = ids - self._known.keys()
-        if missing:
-            self._known.update({r["article_id"]: r for r in self._articles(missing).to_pylist()})
-        return {i: self._known[i] for i in ids if i in self._known}
+        self._known, self._table = set(), ARTICLE_META.empty_table()
 
     def table(self, ids: set[str]) -> pa.Table:
-        return pa.Table.from_pylist(list(self.rows(ids).values()), schema=ARTICLE_META)
+        missing = ids - self._known
+        if missing:
+            found = _only(self._articles(missing).select(ARTICLE_META.names).cast(ARTICLE_META), "article_id", missing)
+            self._table = pa.concat_tables([self._table, found])
+            self._known |= missing
+        return _only(self._table, "article_id", ids)
 
     def dated(self, quotes: pa.Table) -> pa.Table:
         """QUOTES rows with their article's published_at."""
-        known = self.rows(_values(quotes, "article_id"))
-        column = pa.array([known.get(a, {}).get("published_at") for a in quotes.column("article_id").to_pylist()], UTC_TS)
-        return quotes.select(QUOTES.names).cast(QUOTES).append_column(DATED_QUOTES.field("published_at"), column)
+        quotes = quotes.select(QUOTES.names).cast(QUOTES)
+        if not quotes.num_rows:
+            return DATED_QUOTES.empty_table()
+        meta = self.table(_values(quotes, "article_id")).select(["article_id", "published_at"])
+        return quotes.join(meta, "article_id", use_threads=False).select(DATED_QUOTES.names).cast(DATED_QUOTES)
 
 
-def update_quotes(new_quotes: pa.Table, removed_articles: set[str], old_quotes: Lookup, old_keys: Lookup,
-                  articles: Callable[[set[str]], pa.Table], config: QuoteConfig) -> QuoteOutcome:
+def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, removed_articles: set[str], old_quotes: Lookup,
+                  old_keys: Lookup, old_variants: Lookup, articles: Callable[[set[str]], pa.Table],
+                  config: QuoteConfig) -> QuoteOutcome:
     """Cluster new quotes against the corpus and repair clusters that lost members.
 
     Args:
-        new_quotes: QUOTES rows of this run's articles (cluster_id ignored).
+        new_quotes: QUOTES rows of this run's articles, with `variant` (cluster_id ignored).
+        new_keys: QUOTE_KEYS rows of the new quotes' variants (repeats allowed).
         removed_articles: ids of articles deleted or replaced by this run.
         old_quotes: look-up into the previous `quotes` dataset.
         old_keys: look-up into the previous `_state/quote_keys`.
+        old_variants: look-up into the previous `_state/quote_variants`.
         articles: article_id, outlet, published_at of the given articles, old or new.
         config: clustering thresholds.
     """
     meta = _ArticleMeta(articles)
-    dated = meta.dated
-
-    def old(column: str, values: Iterable) -> pa.Table:
-        return dated(old_quotes(column, values))
+    no_keys = QUOTE_KEYS.empty_table()
 
     # 1. Quotes leaving, and the survivors of their clusters re-clustered among themselves.
-    removed = old("article_id", removed_articles) if removed_articles else DATED_QUOTES.empty_table()
-    removed_ids = _values(removed, "quote_id")
-    hit_clusters = _values(removed, "cluster_id")
-    survivors = _without(old("cluster_id", hit_clusters), "quote_id", removed_ids) if hit_clusters else DATED_QUOTES.empty_table()
+    removed = old_quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
+    removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
+    survivors = meta.dated(_without(old_quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
+        else DATED_QUOTES.empty_table()
+    survivor_cluster = dict(zip(survivors.column("quote_id").to_pylist(), survivors.column("cluster_id").to_pylist()))
     if survivors.num_rows:
-        survivor_keys = old_keys("quote_id", _values(survivors, "quote_id"))
-        survivors = assign_clusters(survivors, cluster_quotes(survivors, survivor_keys, QUOTES.empty_table(),
-                                                              QUOTE_KEYS.empty_table(), config))
+        survivor_keys = old_keys("variant", _values(survivors, "variant"))
+        survivors = assign_clusters(survivors, cluster_quotes(survivors, survivor_keys, QUOTE_VARIANTS.empty_table(),
+                                                              no_keys, config))
+    hit_variants = _values(old_variants("cluster_id", hit), "variant") if hit else set()
+    repaired = variant_rows(survivors)
+    gone_variants = hit_variants - _values(repaired, "variant")
 
-    # 2. New quotes against the old quotes that share a key with them.
-    new_quotes = dated(new_quotes)
-    new_keys = quote_keys(new_quotes, config)
-    candidate_keys = _without(old_keys("key", _values(new_keys, "key")), "quote_id", removed_ids)
-    related = _without(old("quote_id", set(related_quotes(new_keys, candidate_keys).to_pylist())), "quote_id", removed_ids)
-    working = _union(survivors, related)  # survivors carry their repaired cluster ids
-    update = cluster_quotes(new_quotes, new_keys, working, candidate_keys, config)
+    def current(variants: set[int]) -> pa.Table:
+        """The state rows of variants once the removals are applied."""
+        if not variants:
+            return QUOTE_VARIANTS.empty_table()
+        return pa.concat_tables([old_variants("variant", variants - hit_variants), _only(repaired, "variant", variants)])
+
+    # 2. New quotes against the variants sharing a key with them. A known variant copied on days it has
+    # already been seen on adds nothing to compare: it only joins its cluster.
+    new_quotes = meta.dated(new_quotes)
+    new_keys = new_keys.group_by(["key", "variant"], use_threads=False).aggregate([]).select(QUOTE_KEYS.names) \
+        if new_keys.num_rows else no_keys
+    new_variants = _values(new_quotes, "variant")
+    known = current(new_variants)
+    known_days = dict(zip(known.column("variant").to_pylist(), map(set, known.column("days").to_pylist())))
+    new_days: dict[int, set] = {}
+    for v, day in zip(new_quotes.column("variant").to_pylist(), quote_days(new_quotes).to_pylist()):
+        new_days.setdefault(v, set()).add(day)
+    active = {v for v, days in new_days.items() if not days <= known_days.get(v, set())}
+    active_keys = _only(new_keys, "variant", active)
+    candidate_keys = _without(old_keys("key", _values(active_keys, "key")), "variant", gone_variants) \
+        if active_keys.num_rows else no_keys
+    related = pa.concat_tables([known, current(_values(candidate_keys, "variant") - new_variants)])
+    update = cluster_quotes(new_quotes, active_keys, related, candidate_keys, config)
     clustered = assign_clusters(new_quotes, update)
 
     # 3. Clusters merged by a new quote: every member moves to the merged id.
     renamed = _values(update.renames, "cluster_id")
-    members = _without(old("cluster_id", renamed), "quote_id", removed_ids) if renamed else DATED_QUOTES.empty_table()
-    working = assign_clusters(_union(working, members), update)
+    members = _without(old_quotes("cluster_id", renamed - hit), "quote_id", removed_ids) if renamed - hit \
+        else QUOTES.empty_table()
+    before = survivor_cluster | dict(zip(members.column("quote_id").to_pylist(), members.column("cluster_id").to_pylist()))
+    working = assign_clusters(pa.concat_tables([survivors.select(QUOTES.names), members.select(QUOTES.names)]), update)
+    changed = pc.invert(pc.equal(working.column("cluster_id"),
+                                 pa.array([before[q] for q in working.column("quote_id").to_pylist()], pa.string())))
+    updates = working.filter(changed).select(["quote_id", "cluster_id"])
 
-    # 4. Old quotes whose cluster id changed, and the clusters to rewrite.
-    previous = old_quotes("quote_id", _values(working, "quote_id")) if working.num_rows else QUOTES.empty_table()
-    before = dict(zip(previous.column("quote_id").to_pylist(), previous.column("cluster_id").to_pylist()))
-    changed = [(q, c) for q, c in zip(working.column("quote_id").to_pylist(), working.column("cluster_id").to_pylist())
-               if before.get(q) != c]
-    updates = pa.table({"quote_id": pa.array([q for q, _ in changed], pa.string()),
-                        "cluster_id": pa.array([c for _, c in changed], pa.string())})
+    # 4. State rows of every variant whose cluster or days changed.
+    renamed_rows = old_variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
+    touched_rows = _renamed(pa.concat_tables([known, _without(repaired, "variant", new_variants),
+                                              _without(renamed_rows, "variant", new_variants)]), update.renames)
+    variants = variant_rows(clustered, touched_rows)
+
+    # 5. Rows of the clusters that changed, from all their members.
     final = _values(clustered, "cluster_id") | _values(working, "cluster_id")
-    old_touched = hit_clusters | renamed | {before[q] for q, _ in changed if before.get(q)}
-    unchanged_members = _without(old("cluster_id", final), "quote_id", removed_ids | _values(working, "quote_id"))
-    everyone = pa.concat_tables([unchanged_members, working, clustered])
-    everyone = everyone.filter(pc.is_in(everyone.column("cluster_id"), value_set=pa.array(sorted(final), pa.string())))
-    clusters = quote_cluster_rows(everyone, meta.table(_values(everyone, "article_id")))
-    existed = old_touched | _values(old_quotes("cluster_id", final), "cluster_id")
+    old_members = old_quotes("cluster_id", final - hit) if final - hit else QUOTES.empty_table()
+    everyone = pa.concat_tables([_without(old_members, "quote_id", removed_ids | _values(working, "quote_id")),
+                                 working, clustered.select(QUOTES.names)])
+    clusters = quote_cluster_rows(_only(everyone, "cluster_id", final), meta.table(_values(everyone, "article_id")))
+    existed = hit | renamed | _values(old_members, "cluster_id")
     return QuoteOutcome(
-        new_quotes=clustered.select(QUOTES.names).cast(QUOTES), new_keys=new_keys.cast(QUOTE_KEYS), updates=updates,
-        removed_quote_ids=removed_ids,
-        clusters=clusters.cast(QUOTE_CLUSTERS), dropped_clusters=old_touched | final,
+        new_quotes=clustered.select(QUOTES.names).cast(QUOTES), updates=updates, removed_quote_ids=removed_ids,
+        new_keys=_without(new_keys, "variant", _values(known, "variant")), dropped_key_variants=gone_variants,
+        variants=variants, dropped_variants=hit_variants | _values(variants, "variant"),
+        clusters=clusters.cast(QUOTE_CLUSTERS), dropped_clusters=hit | renamed | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
     )
+
+
+def _renamed(rows: pa.Table, renames: pa.Table) -> pa.Table:
+    """Rows with their cluster_id moved along `renames` (RENAMES)."""
+    moved = dict(zip(renames.column("cluster_id").to_pylist(), renames.column("new_cluster_id").to_pylist()))
+    column = pa.array([moved.get(c, c) for c in rows.column("cluster_id").to_pylist()], pa.string())
+    return rows.set_column(rows.schema.get_field_index("cluster_id"), rows.schema.field("cluster_id"), column)

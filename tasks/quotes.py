@@ -12,7 +12,8 @@ rules to annotators):
 - A row's text excludes the quote marks, surrounding spaces and a trailing comma, semicolon or
   colon; `text == article_text[start:end]` always.
 - Reported speech is the clause governed by a speech verb with a named, pronoun or title subject
-  ("Xi said Beijing was ready to ...", "..., he said."); a clause that contains a direct quote is
+  ("Xi said Beijing was ready to ...", "..., he said."), without narration joined to it (", adding ...",
+  ", but praised ..."): the speaker's next act, not the words reported; a clause that contains a direct quote is
   represented by its direct quotes only, and "officials said ..." (no named subject) is left out.
 - Speakers, in order of preference: the subject of an attribution right after the quote (",” Putin
   told Xi"), of a speech verb right before it ("Putin said that “...”", "told X that"), the person
@@ -62,6 +63,8 @@ _BACKWARD_TAIL = re.compile(r"^\s*(?:[.,;!?…]|$|(?:during|in|at|on|after|befor
                             r"according|as|from)\b(?![^.!?]*\bthat\b))")
 _TRAILING_SOURCE = re.compile(r",\s+(?:(?:[A-Z][\w.’'-]*|the|a)\s+){0,4}(?:reported|said|says|wrote|cited|quoted)"
                               r"[^,]*$|,\s+(?:hailing|citing|referring|adding|noting|according)\b.*$", re.DOTALL)
+# "X said A, but praised B": a past verb with no subject of its own after a clause is the speaker's next act.
+_NARRATION = re.compile(r",\s+(?:but|and)\s+(?:also\s+)?[a-z]+ed\b.*$", re.DOTALL)
 _WORD = re.compile(r"\w[\w’'-]*")
 _DATELINE = re.compile(r"[A-Z][^.!?\n]{0,40}?\([^)\n]{1,30}\)\s*[—–-]+\s*")
 _TITLES_ONLY = re.compile(r"\s*(?:(?:[A-Z][\w’'.-]*|the)\s+){0,5}")  # ", Chinese President Xi said"
@@ -293,6 +296,8 @@ def _reported_pieces(doc: _Doc, direct: list[_Piece], min_words: int) -> list[_P
         clause = text[start:end]
         if cut := _TRAILING_SOURCE.search(clause):
             end = start + cut.start()
+        if start > v0 and (cut := _NARRATION.search(text, start, end)):  # not in "A, but B, he wrote": all reported
+            end = cut.start()
         if dateline := _DATELINE.match(text, start, end):  # "March 22 (Interfax) - China stands ready ..."
             start = dateline.end()
         start, end = _trim(text, start, end)

@@ -109,6 +109,7 @@ QUOTES = pa.schema(
         pa.field("speaker_name", pa.string()),
         pa.field("attribution_method", pa.string(), nullable=False),
         pa.field("cluster_id", pa.string()),
+        pa.field("variant", pa.int64(), nullable=False),
     ],
     metadata={"description": "One row per quoted piece or reported-speech clause in an article, with its speaker."},
 )
@@ -128,15 +129,27 @@ QUOTE_CLUSTERS = pa.schema(
     metadata={"description": "One row per remark: quotes of the same words across articles, translations included."},
 )
 
-# State of the quotes stage: the word-pair keys that propose which quotes to compare.
+# State of the quotes stage, one row per variant (the distinct wordings of one speaker; copies share one): the
+# word-pair keys that propose which variants to compare, and what the rules read of each variant.
 QUOTE_KEYS = pa.schema(
     [
         pa.field("key", pa.int64(), nullable=False),
         pa.field("variant", pa.int64(), nullable=False),
-        pa.field("quote_id", pa.string(), nullable=False),
     ],
-    metadata={"description": "One row per distinct content-word pair of a quote, hashed, with the hash of "
-                             "the quote's wording and speaker."},
+    metadata={"description": "One row per key of a variant: its wording's hash and its distinct content-word pairs, hashed."},
+)
+
+QUOTE_VARIANTS = pa.schema(
+    [
+        pa.field("variant", pa.int64(), nullable=False),
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("quote_id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("speaker_entity_id", pa.string()),
+        pa.field("days", pa.list_(pa.int32()), nullable=False),
+    ],
+    metadata={"description": "One row per variant: its cluster, the text of its copy with the smallest quote_id, and "
+                             "the distinct publication days of its copies (days since 1970; a null day for a copy of unknown date)."},
 )
 
 # Parse output handed from the parse pass to the normalise pass; never exported.
@@ -224,6 +237,7 @@ DATASETS: dict[str, pa.Schema] = {
 STATE_TABLES: dict[str, pa.Schema] = {
     "_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE, "_state/minhash": MINHASH_INDEX,
     "_state/near_edges": NEAR_EDGES, "_state/segments": PASSAGE_STATE, "_state/quote_keys": QUOTE_KEYS,
+    "_state/quote_variants": QUOTE_VARIANTS,
 }
 ALL_TABLES: dict[str, pa.Schema] = {**DATASETS, **STATE_TABLES}
 

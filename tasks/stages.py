@@ -43,7 +43,7 @@ from tasks.quote_index import ARTICLE_META, QuoteOutcome, update_quotes
 from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import duplicates_markdown, entities_markdown, new_duplicates, quote_clusters_markdown, run_report
 from tasks.run import RawFile, Run, begin_run
-from tasks.schemas import ARTICLES, DUPLICATE_PAIRS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE, QUOTE_KEYS, QUOTES
+from tasks.schemas import ARTICLES, DUPLICATE_PAIRS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 from tasks.storage import Snapshot, write_parquet
 
 
@@ -157,7 +157,8 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
                      minhash_path=str(staging / f"minhash-{Path(path).stem}.parquet"),
                      segments_path=str(staging / f"segments-{Path(path).stem}.parquet"),
                      mentions_path=str(builder.part_path("entity_mentions", Path(path).stem)), now=run.started_at,
-                     quotes_path=str(staging / f"quotes-{Path(path).stem}.parquet"))
+                     quotes_path=str(staging / f"quotes-{Path(path).stem}.parquet"),
+                     quote_keys_path=str(staging / f"quote-keys-{Path(path).stem}.parquet"))
         for path in (r.staging_path for r in parsed if r.staging_path)
     ]
     results = batches.map("normalise", normalise_batch, jobs, lambda job: f"parsed rows in {job.staging_path}")
@@ -225,17 +226,18 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
 @timed("quotes")
 def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -> QuoteOutcome:
     """Cluster the new quotes with the corpus's and repair clusters that lost quotes."""
-    article_paths = staging_paths(normalised, "articles_path")
-    new_articles = read_parts(article_paths, ARTICLES, ARTICLE_META.names)
-
+    new_articles = read_parts(staging_paths(normalised, "articles_path"), ARTICLES, ARTICLE_META.names)
+    new_ids = set(new_articles.column("article_id").to_pylist())
     old_articles = _lookup(run, "articles", ARTICLE_META)
 
     def articles(ids: set[str]) -> pa.Table:
-        return pa.concat_tables([old_articles("article_id", ids), new_articles])
+        fresh = new_articles.filter(pc.is_in(new_articles.column("article_id"), value_set=pa.array(sorted(ids), pa.string())))
+        return pa.concat_tables([old_articles("article_id", ids - new_ids), fresh])
 
-    outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES), deduped.removed_articles,
-                            _lookup(run, "quotes", QUOTES), _lookup(run, "_state/quote_keys", QUOTE_KEYS), articles,
-                            run.config.quotes)
+    outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
+                            read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS), deduped.removed_articles,
+                            _lookup(run, "quotes", QUOTES), _lookup(run, "_state/quote_keys", QUOTE_KEYS),
+                            _lookup(run, "_state/quote_variants", QUOTE_VARIANTS), articles, run.config.quotes)
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))

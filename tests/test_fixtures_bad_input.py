@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
-import sys
 from pathlib import Path
 
 import pyarrow.dataset as ds

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from tasks.config import EntityConfig, QuoteConfig
@@ -18,14 +17,14 @@ from tasks.knowledge import load_knowledge_base
 from tasks.quote_clusters import (
     assign_clusters,
     cluster_quotes,
-    drop_articles,
+    keyed_quotes,
     quote_cluster_rows,
     quote_keys,
-    related_quotes,
     same_remark,
+    variant_rows,
 )
 from tasks.quotes import extract_quotes, quote_id
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTES
+from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = QuoteConfig()
@@ -68,6 +67,14 @@ def quotes_of(text: str, kb) -> list[dict]:
                  [("no limits and no forbidden areas", None, "direct")], id="unknown-speaker"),
     pytest.param("The so-called “special operation” went on, and “no-limit” ties too.", [], id="scare-quotes"),
     pytest.param("Officials said the talks would continue next week in Beijing.", [], id="no-named-subject"),
+    pytest.param("Emmanuel Macron said the pension reform was balanced, but praised the unions for their restraint.",
+                 [("the pension reform was balanced", "Emmanuel Macron", "reported")], id="narration-after-but"),
+    pytest.param("Emmanuel Macron said the pension reform was balanced, and the unions would be consulted.",
+                 [("the pension reform was balanced, and the unions would be consulted", "Emmanuel Macron", "reported")],
+                 id="clause-goes-on-after-and"),
+    pytest.param("The pension reform was balanced, but needed more time, Emmanuel Macron said.",
+                 [("The pension reform was balanced, but needed more time", "Emmanuel Macron", "reported")],
+                 id="attribution-after-but"),
 ])
 def test_extract_quotes(kb, text, expected):
     rows = quotes_of(text, kb)
@@ -109,16 +116,16 @@ def quote(article: str, n: int, text: str, speaker: str | None = "Q7747", publis
 
 def batch(rows: list[dict]) -> pa.Table:
     quotes = pa.Table.from_pylist(rows, schema=WITH_DATES)
-    update = cluster_quotes(quotes, quote_keys(quotes), QUOTES.empty_table(), QUOTE_KEYS.empty_table(), CONFIG)
+    quotes, keys = keyed_quotes(quotes)
+    update = cluster_quotes(quotes, keys, QUOTE_VARIANTS.empty_table(), QUOTE_KEYS.empty_table(), CONFIG)
     return assign_clusters(quotes, update)
 
 
 def add(old: pa.Table, rows: list[dict]) -> pa.Table:
-    """Old clustered quotes plus new rows clustered incrementally, as the pipeline does."""
-    new = pa.Table.from_pylist(rows, schema=WITH_DATES)
-    old_keys, new_keys = quote_keys(old), quote_keys(new)
-    needed = old.filter(pc.is_in(old.column("quote_id"), value_set=related_quotes(new_keys, old_keys)))
-    return assign_clusters(pa.concat_tables([old, new]), cluster_quotes(new, new_keys, needed, old_keys, CONFIG))
+    """Old clustered quotes plus new rows clustered against the old variants' state, as the pipeline does."""
+    new, new_keys = keyed_quotes(pa.Table.from_pylist(rows, schema=WITH_DATES))
+    update = cluster_quotes(new, new_keys, variant_rows(old), quote_keys(old), CONFIG)
+    return assign_clusters(pa.concat_tables([old, new]), update)
 
 
 def clusters_of(quotes: pa.Table) -> dict[str, str]:
@@ -154,6 +161,39 @@ def test_speakers_must_agree_and_unknown_joins_exact_copies_only(speakers):
     a, b = ({"text": UNIPOLAR_A, "speaker_entity_id": s} for s in speakers)
     assert not same_remark(a, {**b, "text": UNIPOLAR_B}, CONFIG)
     assert same_remark(a, b, CONFIG) is (speakers[0] == speakers[1])
+
+
+DROUGHT_TALKS = ("We deeply value the steady support of our Kenyan partners in the drought crisis. We understand your "
+                 "doubts and fears. In tomorrow’s session we will present our plan.")
+NILE_TALKS = ("Kenya, Uganda and Egypt will meet in Cairo next month to talk about the Nile, and we expect every minister "
+              "to attend the talks in good faith.")
+
+
+@pytest.mark.parametrize("report, direct, same", [
+    pytest.param("he understood the doubts and fears of the farmers", DROUGHT_TALKS, True, id="past-tense"),
+    pytest.param("he shared the doubts and fears of the farmers", DROUGHT_TALKS, False, id="another-verb"),
+    pytest.param("he understood Ruto’s doubts and fears about the situation in Kenya", DROUGHT_TALKS, True,
+                 id="names-for-you"),
+    pytest.param("he understood Ruto’s doubts and fears regarding the situation in Kenya", DROUGHT_TALKS, True,
+                 id="preposition"),
+    pytest.param("he shared Ruto’s doubts and fears regarding the situation in Kenya", DROUGHT_TALKS, False,
+                 id="preposition-another-verb"),
+    pytest.param("Kenya, Uganda and Egypt will meet to talk about the Nile", NILE_TALKS, True, id="same-plain-words"),
+    pytest.param("Kenya, Uganda and Egypt reject the Nile treaty", NILE_TALKS, False, id="only-names-shared"),
+])
+def test_reported_speech_paraphrase(report, direct, same):
+    """A report shifts the tense ("understood"), swaps prepositions and names whom the speaker called "you";
+    names alone never make two remarks one."""
+    a, b = ({"text": t, "speaker_entity_id": "Q61053", "published_at": CALL} for t in (report, direct))
+    assert same_remark(a, b, CONFIG) is same
+    assert same_remark(b, a, CONFIG) is same
+
+
+def test_same_remark_reads_either_order_alike():
+    # Two quotes of equal length: which one counts as the shorter must not follow the argument order.
+    a, b = ({"text": t, "speaker_entity_id": "Q61053"} for t in ("Kenya will sign the new Nile water deal soon",
+                                                                 "Uganda and Kenya will sign the water deal soon"))
+    assert same_remark(a, b, CONFIG) == same_remark(b, a, CONFIG)
 
 
 ROWS = [quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_B), quote("c", 1, TAIWAN_DEC, published=CALL),
@@ -213,18 +253,6 @@ def test_batch_clusters():
     assert len({clusters["c-1"], clusters["d-1"], clusters["a-1"], clusters["e-1"]}) == 4
 
 
-def test_drop_articles_splits_a_bridged_cluster_and_renames():
-    quotes = batch(ROWS)
-    keys = quote_keys(quotes)
-    kept, kept_keys = drop_articles(quotes, keys, {"e", "a"}, CONFIG)
-    clusters = clusters_of(kept)
-    assert "e-1" not in clusters and "a-1" not in clusters
-    assert clusters["f-1"] == "f-1" and clusters["g-1"] == "g-1"  # S1 and S2 were joined only through e
-    assert clusters["b-1"] == clusters["h-1"] == "b-1"  # lost its smallest member: the next one names it
-    assert set(kept_keys.column("quote_id").to_pylist()) == set(clusters)
-    assert clusters == clusters_of(batch([r for r in ROWS if r["article_id"] not in {"e", "a"}]))
-
-
 def test_quote_cluster_rows():
     quotes = batch([quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_A), quote("c", 1, UNIPOLAR_B),
                     quote("c", 2, TAIWAN_DEC)])
@@ -250,10 +278,10 @@ def test_seed_gold_scores():
     result = _scorer().run()
     assert result["extraction"]["f1"] >= 0.9
     assert result["attribution"]["accuracy"] >= 0.85
-    # The issue's target is cluster pair F1 >= 0.85; it is NOT met (loose translations and reported
-    # paraphrases sharing few words are missed). These floors guard against regressions meanwhile.
+    # The issue's target is cluster pair F1 >= 0.85; it is NOT met (0.824: 14 of 20 gold pairs; loose
+    # translations and reported summaries sharing few words are missed). These floors guard against regressions.
     assert result["clusters"]["precision"] == 1.0
-    assert result["clusters"]["f1"] >= 0.7
+    assert result["clusters"]["f1"] >= 0.8
     assert result["clusters_direct"]["f1"] >= 0.85
 
 

@@ -1,0 +1,167 @@
+"""The quotes stage's incremental update (`update_quotes`) against clustering everything at once.
+
+A `Store` holds the stage's tables in memory and applies each run's outcome the way the commit step
+changes the snapshot (drop rows, update cluster ids, add rows), so runs that add, change and delete
+articles in any order can be compared with one run over the final corpus: quotes, quote clusters and
+the stage's state must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from tasks.config import QuoteConfig
+from tasks.quote_clusters import keyed_quotes
+from tasks.quote_index import ARTICLE_META, update_quotes
+from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
+from tasks.storage import apply_updates
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = QuoteConfig()
+EXTRACTED = QUOTES.remove(QUOTES.get_field_index("variant"))
+DAY0 = datetime(2022, 9, 15, tzinfo=UTC)
+
+
+def _drop(table: pa.Table, column: str, values) -> pa.Table:
+    values = pa.array(sorted(values), table.schema.field(column).type)
+    return table.filter(pc.invert(pc.is_in(table.column(column), value_set=values))) if len(values) else table
+
+
+class Store:
+    """The quotes stage's datasets and state, in memory."""
+
+    def __init__(self):
+        self.quotes, self.keys = QUOTES.empty_table(), QUOTE_KEYS.empty_table()
+        self.variants, self.clusters = QUOTE_VARIANTS.empty_table(), QUOTE_CLUSTERS.empty_table()
+        self.articles: dict[str, dict] = {}
+
+    def _lookup(self, name: str):
+        def lookup(column, values):
+            table = getattr(self, name)
+            return table.filter(pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type)))
+        return lookup
+
+    def run(self, articles: dict[str, tuple[dict, list[dict]]], removed: set[str]) -> None:
+        """One run: `articles` maps new or changed article ids to (meta, quote rows); `removed` are deleted or
+        changed ids."""
+        metas = {**{a: m for a, m in self.articles.items() if a not in removed}, **{a: m for a, (m, _) in articles.items()}}
+        rows = [q for _, quotes in articles.values() for q in quotes]
+        new, new_keys = keyed_quotes(pa.Table.from_pylist(rows, schema=EXTRACTED), CONFIG)
+        outcome = update_quotes(new, new_keys, removed, self._lookup("quotes"), self._lookup("keys"), self._lookup("variants"),
+                                lambda ids: pa.Table.from_pylist([metas[i] for i in ids if i in metas], schema=ARTICLE_META),
+                                CONFIG)
+        quotes = _drop(self.quotes, "article_id", removed)
+        if outcome.updates.num_rows:
+            quotes = apply_updates(quotes, outcome.updates, "quote_id")
+        self.quotes = pa.concat_tables([quotes, outcome.new_quotes])
+        self.keys = pa.concat_tables([_drop(self.keys, "variant", outcome.dropped_key_variants), outcome.new_keys])
+        self.variants = pa.concat_tables([_drop(self.variants, "variant", outcome.dropped_variants), outcome.variants])
+        self.clusters = pa.concat_tables([_drop(self.clusters, "cluster_id", outcome.dropped_clusters), outcome.clusters])
+        self.articles = metas
+
+    def state(self) -> dict[str, list]:
+        def rows(table: pa.Table, *key: str) -> list:
+            return sorted(table.to_pylist(), key=lambda r: tuple(r[k] for k in key))
+        return {"quotes": rows(self.quotes, "quote_id"), "keys": rows(self.keys, "key", "variant"),
+                "variants": rows(self.variants, "variant"), "clusters": rows(self.clusters, "cluster_id")}
+
+
+def _texts() -> list[str]:
+    gold = REPO / "tests" / "data" / "quotes" / "gold.jsonl"
+    return [json.loads(line)["text"] for line in gold.read_text().splitlines() if line.strip()]
+
+
+def _article(rng: random.Random, article_id: str, texts: list[str], version: int = 0) -> tuple[dict, list[dict]]:
+    """An article of 1-4 quotes: copies, fragments, the same sentence naming other countries, other speakers
+    and days (a third undated)."""
+    day = rng.choice([None, DAY0, DAY0 + timedelta(days=2), DAY0 + timedelta(days=90), DAY0 + timedelta(days=190)])
+    meta = {"article_id": article_id, "outlet": rng.choice(["a.example", "b.example", "c.example", None]),
+            "published_at": day}
+    quotes = []
+    for n in range(rng.randint(1, 4)):
+        words = rng.choice(texts).split()
+        if rng.random() < 0.3:
+            start = rng.randrange(len(words))
+            words = words[start : start + rng.randint(4, 15)]
+        if rng.random() < 0.3:
+            words = [rng.choice(["Kenya", "Spain", "Norway"]) if w in ("Russia", "China") else w for w in words]
+        speaker = rng.choice(["Q7747", "Q15031", None])
+        text = " ".join(words)
+        quotes.append({"quote_id": f"{article_id}-{version}-{n}", "article_id": article_id, "start": 0, "end": len(text),
+                       "text": text, "kind": rng.choice(["direct", "direct", "reported"]), "speaker_entity_id": speaker,
+                       "speaker_name": {"Q7747": "Vladimir Putin", "Q15031": "Xi Jinping"}.get(speaker),
+                       "attribution_method": "named" if speaker else "unknown", "cluster_id": None})
+    return meta, quotes
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_runs_that_add_change_and_delete_equal_one_run_over_the_final_corpus(seed):
+    rng, texts = random.Random(seed), _texts()
+    incremental, live = Store(), {}
+    for run in range(6):
+        added = {f"a{run}-{i:02d}": None for i in range(rng.randint(5, 25))}
+        changed = set(rng.sample(sorted(live), min(len(live), rng.randint(0, 4))))
+        deleted = set(rng.sample(sorted(set(live) - changed), min(len(live) - len(changed), rng.randint(0, 3))))
+        batch = {a: _article(rng, a, texts, run) for a in [*added, *sorted(changed)]}
+        incremental.run(batch, changed | deleted)
+        live = {a: v for a, v in live.items() if a not in deleted} | batch
+    everything = Store()
+    everything.run(live, set())
+    got, want = incremental.state(), everything.state()
+    assert len({r["cluster_id"] for r in want["quotes"]}) < len(want["quotes"]) - 10  # the material does cluster
+    assert got == want
+
+
+def test_a_removed_bridge_splits_its_cluster_and_a_new_quote_merges_two():
+    fragment = "We will keep building roads and bridges across the northern provinces this year."
+    other = "We reject the tariffs announced by the trade ministry against our farmers last week."
+    whole = f"{fragment} {other}"  # holds both: joins each as a fragment of it
+
+    def article(article_id, *texts):
+        return ({"article_id": article_id, "outlet": "a.example", "published_at": DAY0},
+                [{"quote_id": f"{article_id}-{n}", "article_id": article_id, "start": 0, "end": len(t), "text": t,
+                  "kind": "direct", "speaker_entity_id": "Q15031", "speaker_name": "Xi Jinping",
+                  "attribution_method": "named", "cluster_id": None} for n, t in enumerate(texts)])
+
+    store = Store()
+    store.run({"b": article("b", fragment), "c": article("c", other)}, set())
+    clusters = {r["quote_id"]: r["cluster_id"] for r in store.quotes.to_pylist()}
+    assert clusters["b-0"] != clusters["c-0"]
+    store.run({"a": article("a", whole)}, set())  # the whole line joins the fragment and its sibling
+    clusters = {r["quote_id"]: r["cluster_id"] for r in store.quotes.to_pylist()}
+    assert clusters == {"a-0": "a-0", "b-0": "a-0", "c-0": "a-0"}
+    assert store.clusters.num_rows == 1 and store.clusters.column("n_quotes").to_pylist() == [3]
+    store.run({}, {"a"})  # without the bridge the two fall apart again, named by their own quotes
+    clusters = {r["quote_id"]: r["cluster_id"] for r in store.quotes.to_pylist()}
+    assert clusters == {"b-0": "b-0", "c-0": "c-0"}
+    assert sorted(store.clusters.column("cluster_id").to_pylist()) == ["b-0", "c-0"]
+    assert sorted(store.variants.column("cluster_id").to_pylist()) == ["b-0", "c-0"]
+
+
+def test_a_copy_on_a_day_already_seen_reads_nothing_but_its_variant():
+    text = "We will stand together with our partners in the face of every challenge ahead"
+    store = Store()
+
+    def article(article_id, day):
+        return ({"article_id": article_id, "outlet": "a.example", "published_at": day},
+                [{"quote_id": f"{article_id}-0", "article_id": article_id, "start": 0, "end": len(text), "text": text,
+                  "kind": "direct", "speaker_entity_id": "Q15031", "speaker_name": "Xi Jinping",
+                  "attribution_method": "named", "cluster_id": None}])
+
+    store.run({"a": article("a", DAY0)}, set())
+    asked = []
+    lookup = store._lookup
+    store._lookup = lambda name: (lambda column, values: asked.append((name, column)) or lookup(name)(column, values))
+    store.run({"b": article("b", DAY0)}, set())
+    assert ("keys", "key") not in asked  # nothing new to compare: no key look-up
+    assert store.variants.column("days").to_pylist() == [[(DAY0.date() - datetime(1970, 1, 1).date()).days]]
+    store.run({"c": article("c", DAY0 + timedelta(days=1))}, set())
+    assert ("keys", "key") in asked  # a new day may open a translation's date window
+    assert store.clusters.column("n_quotes").to_pylist() == [3]
