@@ -49,6 +49,8 @@ from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.utils.ngram import NGram
 
+from tasks.arrays import distinct_counts
+
 __all__ = ["Language", "ProfileDetector"]
 
 ALPHA = 0.5  # langdetect Detector.ALPHA_DEFAULT (it jitters it by N(0, 0.05) per trial; we do not)
@@ -206,7 +208,7 @@ def _ngram_counts(model: _Model, texts_cp: list[np.ndarray]) -> tuple[np.ndarray
         pairs = np.concatenate(((owner | cur)[ok1], (owner | key2)[ok2], (owner | key3)[ok3]))
     else:
         pairs = np.concatenate((cur[ok1], key2[ok2], key3[ok3]))
-    pairs, counts = np.unique(pairs, return_counts=True)
+    pairs, counts = distinct_counts(pairs)
     keys = pairs & ((1 << _KEY_BITS) - 1)
     rows = np.searchsorted(model.keys, keys)
     np.minimum(rows, len(model.keys) - 1, out=rows)

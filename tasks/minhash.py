@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from tasks.arrays import distinct
+
 # Punctuation folded to spaces before tokenising, so quote style and apostrophes do not change tokens
 # (a regex is five times faster than str.translate with non-ASCII keys).
 _PUNCTUATION = re.compile("[\\s“”„‟‘’‚‛«»‹›–—―…·•\"'`´]")  # \s: also no-break and other Unicode spaces
@@ -77,7 +79,7 @@ def shingle_hashes(tokens: np.ndarray, size: int) -> np.ndarray:
         combined = np.zeros(tokens.size - size + 1, dtype=_U64)
         for offset in range(size):
             combined = _mix(combined ^ tokens[offset : offset + combined.size])
-    return np.unique(combined)
+    return distinct(combined)
 
 
 class MinHasher:

@@ -52,6 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz
 
+from tasks.arrays import distinct
 from tasks.config import QuoteConfig
 from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 
@@ -67,6 +68,7 @@ _STOPWORDS = frozenset(
      "through", "throughout", "toward", "towards", "under", "until", "upon", "via", "within", "without"])
 _TOKEN = re.compile(r"[^\W_]+")
 _TOKEN_OR_STOP = re.compile(r"[^\W_]+|[.!?;:]")
+_TEMPLATE_SHARE = 0.8  # of the shorter quote's plain words recurring in the longer: the same sentence
 _POSSESSIVE = re.compile(r"['’]s\b")
 
 
@@ -177,7 +179,7 @@ def _near(a_days: Iterable[int | None], b_days: Iterable[int | None], config: Qu
 
 def _template(short: _Wording, long: _Wording) -> bool:
     """Whether the words of the shorter quote that are not names nearly all recur in the longer."""
-    return len(short.plain & long.plain) >= 0.8 * len(short.plain)
+    return len(short.plain & long.plain) >= _TEMPLATE_SHARE * len(short.plain)
 
 
 def _same(a: _Wording, b: _Wording, config: QuoteConfig, near: Callable[[], bool] = lambda: True) -> bool:
@@ -339,7 +341,7 @@ def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarra
         offsets = np.arange(len(left)) - np.repeat(np.cumsum(part_counts) - part_counts, part_counts)
         a, b = node[left], node[starts[group[left]] + offsets]
         keep = a != b
-        code = np.unique(np.minimum(a, b)[keep] * len(variants) + np.maximum(a, b)[keep])
+        code = distinct(np.minimum(a, b)[keep] * len(variants) + np.maximum(a, b)[keep])
         yield code // len(variants), code % len(variants)
         begin = stop
 
@@ -390,7 +392,7 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         new_quotes = keyed_quotes(new_quotes, config)[0]
     old = old_variants if old_variants.num_rows else QUOTE_VARIANTS.empty_table()
     new_ids, new_variant = new_quotes.column("quote_id").to_pylist(), new_quotes.column("variant").to_numpy()
-    variants = np.unique(np.concatenate([old.column("variant").to_numpy(), new_variant]))
+    variants = distinct(np.concatenate([old.column("variant").to_numpy(), new_variant]))
     old_node = np.searchsorted(variants, old.column("variant").to_numpy())
     new_node = np.searchsorted(variants, new_variant)
     texts: list[str | None] = [None] * len(variants)
@@ -414,15 +416,12 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         _union(parent, node, node_of_cluster[cluster])
     wording = functools.lru_cache(maxsize=None)(lambda node: _wording(texts[node], speakers[node]))
 
-    templates, shared, speaker_codes = _Templates(wording, len(variants)), _SharedWords(wording, len(variants)), \
-        _speaker_codes(speakers)
-    rejected = np.empty(0, np.int64)
+    screen, rejected = _Screen(wording, speakers, config), np.empty(0, np.int64)
     for a, b in _candidate_pairs(new_keys, old_keys, variants):
-        same_speaker = speaker_codes[a] == speaker_codes[b]
-        a, b = shared.enough(*templates.drop(a[same_speaker], b[same_speaker]), config.min_shared_content)
-        rejected = np.union1d(rejected, _test_pairs(a, b, parent, rejected, len(variants),
-                                                    lambda i, j: _same(wording(i), wording(j), config,
-                                                                       lambda: _near(days_of[i], days_of[j], config))))
+        a, b = screen.keep(a, b)
+        newly = _test_pairs(a, b, parent, rejected, len(variants),
+                            lambda i, j: _same(wording(i), wording(j), config, lambda: _near(days_of[i], days_of[j], config)))
+        rejected = distinct(np.r_[rejected, newly])
     roots = _roots(parent).tolist()
     name: dict[int, str] = {}
     for c in clusters:  # an old cluster is named by its smallest quote_id: none of its members is smaller
@@ -466,78 +465,101 @@ def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, rejected: np.n
     return np.array(newly_rejected, np.int64)
 
 
-class _SharedWords:
-    """The first test of `_same` for whole arrays of pairs: enough of the shorter quote's content words in the
-    other. Each node's content words get dense ids once, appended to one array sorted by (node's rank, id), so
-    a pair's shared words are found with a binary search per word of its shorter side."""
+class _WordSets:
+    """One kind of word set of each node, given dense word ids once and appended to one array sorted by (node's
+    rank, id), so the words two nodes share are counted with a binary search per word of one side."""
+
+    def __init__(self, words: Callable[[int], Iterable[str]], ids: dict[str, int], n_nodes: int):
+        self._words, self._ids = words, ids
+        self._rank = np.full(n_nodes, -1, np.int64)
+        self._start, self.count = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.int64)
+        self._codes = np.empty(0, np.int64)  # rank << 32 | word id, ascending
+        self._next = 0
+
+    def add(self, nodes: list[int]) -> None:
+        codes, at = [], len(self._codes)
+        for node in nodes:
+            ids = sorted({self._ids.setdefault(word, len(self._ids)) for word in self._words(node)})
+            self._rank[node], self._start[node], self.count[node] = self._next, at, len(ids)
+            codes += [self._next << 32 | i for i in ids]
+            self._next, at = self._next + 1, at + len(ids)
+        self._codes = np.concatenate([self._codes, np.array(codes, np.int64)])
+
+    def shared(self, probe: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """How many words of each `probe` node are among its `other` node's."""
+        order = np.argsort(self._rank[other], kind="stable")  # look-ups near each other: far fewer cache misses
+        probe, other = probe[order], other[order]
+        count = self.count[probe]
+        pair = np.repeat(np.arange(len(probe)), count)
+        offset = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
+        words = self._codes[self._start[probe][pair] + offset] & 0xFFFFFFFF
+        wanted = self._rank[other][pair] << 32 | words
+        found = self._codes[np.minimum(np.searchsorted(self._codes, wanted), len(self._codes) - 1)] == wanted
+        shared = np.empty(len(probe), np.int64)
+        shared[order] = np.bincount(pair, weights=found, minlength=len(probe))
+        return shared
+
+
+class _Screen:
+    """The cheap rejections of `_same`, for whole arrays of candidate pairs at once: another speaker, too few
+    shared content words, a part of another quote too short to be its fragment or translation with too few
+    shared words to be its paraphrase, and "the same sentence, other names". It drops only pairs `_same`
+    rejects; where it cannot tell exactly (a collision of name bits) it keeps the pair for `_same`."""
 
     PAIRS_AT_ONCE = 200_000  # pairs per vectorised step: about 12 words each, so a few tens of MB
 
-    def __init__(self, wording: Callable[[int], _Wording], n_nodes: int):
-        self._wording, self._ids = wording, {}
-        self._rank = np.full(n_nodes, -1, np.int64)
-        self._start, self._count = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.int64)
-        self._codes = np.empty(0, np.int64)  # rank << 32 | word id, ascending
+    def __init__(self, wording: Callable[[int], _Wording], speakers: list[str | None], config: QuoteConfig):
+        n = len(speakers)
+        self._wording, self._config = wording, config
+        codes = {sp: i for i, sp in enumerate(sorted({sp for sp in speakers if sp}))}
+        self._speaker = np.array([codes.get(sp, -1) for sp in speakers], np.int64)
+        ids: dict[str, int] = {}
+        self._content = _WordSets(lambda node: wording(node).content_set, ids, n)
+        self._plain = _WordSets(lambda node: wording(node).plain, ids, n)
+        self._n_words, self._words = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self._names = np.zeros(n, np.uint64)
+        self._done = np.zeros(n, bool)
 
     def _add(self, nodes: np.ndarray) -> None:
-        fresh = nodes[self._rank[nodes] < 0].tolist()
-        if not fresh:
-            return
-        codes, at, rank = [], len(self._codes), int(self._rank.max()) + 1
+        fresh = nodes[~self._done[nodes]].tolist()
         for node in fresh:
-            ids = sorted({self._ids.setdefault(word, len(self._ids)) for word in self._wording(node).content_set})
-            self._rank[node], self._start[node], self._count[node] = rank, at, len(ids)
-            codes += [rank << 32 | i for i in ids]
-            rank, at = rank + 1, at + len(ids)
-        self._codes = np.concatenate([self._codes, np.array(codes, np.int64)])
+            w = self._wording(node)
+            self._n_words[node], self._words[node] = w.n_words, _key_hash(w.words)
+            self._names[node] = functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0)
+        self._content.add(fresh)
+        self._plain.add(fresh)
+        self._done[fresh] = True
 
-    def enough(self, a: np.ndarray, b: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
-        """The pairs sharing at least `share` of the shorter side's distinct content words."""
-        self._add(np.unique(np.r_[a, b]))
+    def keep(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs `_same` may confirm: one known speaker (or two copies of one wording by no known speaker,
+        which are one node), then the word tests."""
+        same_speaker = self._speaker[a] == self._speaker[b]
+        a, b = a[same_speaker], b[same_speaker]
+        self._add(distinct(np.r_[a, b]))
         keep = np.zeros(len(a), bool)
         for lo in range(0, len(a), self.PAIRS_AT_ONCE):
-            left, right = a[lo : lo + self.PAIRS_AT_ONCE], b[lo : lo + self.PAIRS_AT_ONCE]
-            probe = np.where(self._count[left] <= self._count[right], left, right)
-            other = np.where(probe == left, right, left)
-            count = self._count[probe]
-            pair = np.repeat(np.arange(len(probe)), count)
-            offset = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
-            words = self._codes[self._start[probe][pair] + offset] & 0xFFFFFFFF
-            wanted = self._rank[other][pair] << 32 | words
-            found = self._codes[np.minimum(np.searchsorted(self._codes, wanted), len(self._codes) - 1)] == wanted
-            shared = np.bincount(pair, weights=found, minlength=len(probe))
-            keep[lo : lo + len(probe)] = shared >= share * count
+            keep[lo : lo + self.PAIRS_AT_ONCE] = self._keep(a[lo : lo + self.PAIRS_AT_ONCE], b[lo : lo + self.PAIRS_AT_ONCE])
         return a[keep], b[keep]
 
-
-class _Templates:
-    """The commonest veto of `_same` for whole arrays of pairs: the same plain words, each naming something the
-    other does not. Each node's plain words and names are hashed once, when a pair first needs them."""
-
-    def __init__(self, wording: Callable[[int], _Wording], n_nodes: int):
-        self._wording = wording
-        self._plain, self._masks = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.uint64)
-        self._done = np.zeros(n_nodes, bool)
-
-    def drop(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The pairs without the veto."""
-        nodes = np.unique(np.r_[a, b])
-        for node in nodes[~self._done[nodes]].tolist():
-            w = self._wording(node)
-            self._plain[node] = _key_hash(" ".join(sorted(w.plain)))
-            self._masks[node] = functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0)
-        self._done[nodes] = True
-        plain, ma, mb = self._plain, self._masks[a], self._masks[b]
-        # A bit one side has and the other lacks is a name the other lacks (the converse may fail: a collision).
-        veto = (plain[a] == plain[b]) & ((ma & ~mb) != 0) & ((mb & ~ma) != 0)
-        return a[~veto], b[~veto]
-
-
-def _speaker_codes(speakers: list[str | None]) -> np.ndarray:
-    """A number per node's known speaker, -1 for none: candidate pairs need equal codes (two copies of one
-    wording by no known speaker are one node)."""
-    codes = {sp: i for i, sp in enumerate(sorted({sp for sp in speakers if sp}))}
-    return np.array([codes.get(sp, -1) for sp in speakers], np.int64)
+    def _keep(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        config, content, plain, n_words = self._config, self._content, self._plain, self._n_words
+        exact = self._words[a] == self._words[b]  # or a hash collision: kept for `_same` either way
+        probe = np.where(content.count[a] <= content.count[b], a, b)
+        shared = content.shared(probe, np.where(probe == a, b, a))
+        whole = np.minimum(n_words[a], n_words[b]) >= config.min_length_ratio * np.maximum(n_words[a], n_words[b])
+        enough = (shared >= config.min_shared_content * content.count[probe]) & \
+            (whole | (shared >= config.speaker_paraphrase_min_shared))
+        # "Same sentence, other names": each names something the other does not (a bit one side has and the other
+        # lacks is such a name) and the shorter's plain words nearly all recur in the longer. When both have as
+        # many words, which is "shorter" depends on their wording, so the veto must then hold both ways.
+        keep = exact | (enough & (self._speaker[a] >= 0))  # quotes of no known speaker join their exact copies only
+        ma, mb = self._names[a], self._names[b]
+        ask = np.flatnonzero(keep & ~exact & ((ma & ~mb) != 0) & ((mb & ~ma) != 0))
+        a, b = a[ask], b[ask]
+        a_in_b = plain.shared(a, b) >= _TEMPLATE_SHARE * plain.count[a]
+        b_in_a = plain.shared(b, a) >= _TEMPLATE_SHARE * plain.count[b]
+        keep[ask] = ~np.where(n_words[a] < n_words[b], a_in_b, np.where(n_words[b] < n_words[a], b_in_a, a_in_b & b_in_a))
+        return keep
 
 
 def assign_clusters(quotes: pa.Table, update: ClusterUpdate) -> pa.Table:

@@ -8,17 +8,19 @@ the stage's state must be equal.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from tasks.config import QuoteConfig
-from tasks.quote_clusters import keyed_quotes
+from tasks.quote_clusters import _Screen, _same, _wording, keyed_quotes
 from tasks.quote_index import ARTICLE_META, update_quotes
 from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 from tasks.storage import apply_updates
@@ -165,3 +167,15 @@ def test_a_copy_on_a_day_already_seen_reads_nothing_but_its_variant():
     store.run({"c": article("c", DAY0 + timedelta(days=1))}, set())
     assert ("keys", "key") in asked  # a new day may open a translation's date window
     assert store.clusters.column("n_quotes").to_pylist() == [3]
+
+
+def test_the_vectorised_screen_drops_only_pairs_the_rules_reject():
+    rng, texts = random.Random(7), _texts()
+    rows = [q for i in range(60) for q in _article(rng, f"s{i}", texts)[1]]
+    wordings = [_wording(r["text"], r["speaker_entity_id"]) for r in rows]
+    screen = _Screen(lambda node: wordings[node], [r["speaker_entity_id"] for r in rows], CONFIG)
+    a, b = (np.array(x, np.int64) for x in zip(*itertools.combinations(range(len(rows)), 2)))
+    kept = set(zip(*(x.tolist() for x in screen.keep(a, b))))
+    confirmed = {(i, j) for i, j in zip(a.tolist(), b.tolist()) if _same(wordings[i], wordings[j], CONFIG)}
+    assert confirmed <= kept
+    assert len(kept) < len(a) / 4  # and it does drop most candidates
