@@ -312,8 +312,10 @@ PAIR_CHUNK = 2_000_000
 
 
 def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarray):
-    """Chunks of distinct node pairs (a < b, indexes into the sorted `variants`) sharing a key, at least one of
-    them from `new_keys`; key rows of variants not in `variants` are ignored."""
+    """Chunks of node pairs (a < b, indexes into the sorted `variants`) sharing a key, at least one of them from
+    `new_keys`; key rows of variants not in `variants` are ignored. Each pair comes once over all chunks: its new
+    node makes it (the smaller of two new ones), and a chunk holds every pair of a range of such owners, so a pair
+    sharing several keys is deduplicated within its chunk."""
     if not len(variants):
         return
     key = np.concatenate([new_keys.column("key").to_numpy(), old_keys.column("key").to_numpy()])
@@ -331,17 +333,19 @@ def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarra
     sizes = np.diff(np.r_[starts, len(key)])
     group = np.repeat(np.arange(len(starts)), sizes)
     rows = np.flatnonzero(new & (sizes[group] > 1))  # a new node meets every node of its key
-    counts = sizes[group[rows]]
+    rows = rows[np.argsort(node[rows], kind="stable")]  # by owner
+    owners, counts = node[rows], sizes[group[rows]]
     ends = np.cumsum(counts)
     begin = 0
     while begin < len(rows):
         stop = max(int(np.searchsorted(ends, ends[begin] - counts[begin] + PAIR_CHUNK, "right")), begin + 1)
+        stop = int(np.searchsorted(owners, owners[stop - 1], "right"))  # an owner's pairs stay in one chunk
         part_rows, part_counts = rows[begin:stop], counts[begin:stop]
         left = np.repeat(part_rows, part_counts)
-        offsets = np.arange(len(left)) - np.repeat(np.cumsum(part_counts) - part_counts, part_counts)
-        a, b = node[left], node[starts[group[left]] + offsets]
-        keep = a != b
-        code = distinct(np.minimum(a, b)[keep] * len(variants) + np.maximum(a, b)[keep])
+        right = starts[group[left]] + np.arange(len(left)) - np.repeat(np.cumsum(part_counts) - part_counts, part_counts)
+        x, y = node[left], node[right]
+        keep = (x != y) & ~(new[right] & (y < x))
+        code = distinct(np.minimum(x, y)[keep] * len(variants) + np.maximum(x, y)[keep])
         yield code // len(variants), code % len(variants)
         begin = stop
 
@@ -416,12 +420,10 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         _union(parent, node, node_of_cluster[cluster])
     wording = functools.lru_cache(maxsize=None)(lambda node: _wording(texts[node], speakers[node]))
 
-    screen, rejected = _Screen(wording, speakers, config), np.empty(0, np.int64)
-    for a, b in _candidate_pairs(new_keys, old_keys, variants):
-        a, b = screen.keep(a, b)
-        newly = _test_pairs(a, b, parent, rejected, len(variants),
-                            lambda i, j: _same(wording(i), wording(j), config, lambda: _near(days_of[i], days_of[j], config)))
-        rejected = distinct(np.r_[rejected, newly])
+    screen = _Screen(wording, speakers, config)
+    for a, b in _candidate_pairs(new_keys, old_keys, variants):  # each pair once
+        _test_pairs(*screen.keep(a, b), parent,
+                    lambda i, j: _same(wording(i), wording(j), config, lambda: _near(days_of[i], days_of[j], config)))
     roots = _roots(parent).tolist()
     name: dict[int, str] = {}
     for c in clusters:  # an old cluster is named by its smallest quote_id: none of its members is smaller
@@ -437,14 +439,9 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
                                    pa.array([y for _, y in renames], pa.string())], schema=RENAMES))
 
 
-def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, rejected: np.ndarray, n_nodes: int,
-                same: Callable[[int, int], bool]) -> np.ndarray:
-    """Join the pairs `same` confirms, in rounds of one untested pair per two components still apart, dropping
-    pairs joined meanwhile and pairs rejected before (codes a * n_nodes + b); returns the newly rejected codes."""
-    code = a * n_nodes + b
-    fresh = ~np.isin(code, rejected, assume_unique=True)
-    a, b = a[fresh], b[fresh]
-    newly_rejected = []
+def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable[[int, int], bool]) -> None:
+    """Join the pairs `same` confirms, in rounds of one pair per two components still apart, dropping pairs
+    joined meanwhile."""
     while len(a):
         roots = _roots(parent)
         apart = roots[a] != roots[b]
@@ -457,12 +454,9 @@ def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, rejected: np.n
         for i, j in zip(a[firsts].tolist(), b[firsts].tolist()):
             if same(i, j):
                 _union(parent, i, j)
-            else:
-                newly_rejected.append(i * n_nodes + j)
         tested = np.zeros(len(a), bool)
         tested[firsts] = True
         a, b = a[~tested], b[~tested]
-    return np.array(newly_rejected, np.int64)
 
 
 class _WordSets:
