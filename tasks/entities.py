@@ -11,11 +11,12 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from tasks.config import EntityConfig
 from tasks.knowledge import KnowledgeBase, entity_id
-from tasks.schemas import ENTITIES
+from tasks.schemas import ENTITIES, ENTITY_SURFACES
 
 _WORDCHAR = re.compile(r"\w")
 # Every pattern below starts with a capital letter; saying so first lets the regex engine skip to
@@ -270,18 +271,57 @@ def mention_rows(article_id: str, mentions: list[Mention]) -> list[dict]:
              "start": m.start, "end": m.end, "method": m.method, "confidence": m.confidence} for m in mentions]
 
 
-def entity_table(mentions: pa.Table, kb: KnowledgeBase) -> pa.Table:
-    """The distinct entities of a set of mentions, with the surfaces seen and how often and where."""
-    if mentions.num_rows == 0:
-        return ENTITIES.empty_table()
-    grouped = mentions.group_by(["entity_id", "name", "type"]).aggregate(
-        [("surface", "distinct"), ("article_id", "count"), ("article_id", "count_distinct")])
-    rows = []
-    for row in grouped.to_pylist():
-        entity = kb.entities.get(row["entity_id"])
-        rows.append({"entity_id": row["entity_id"], "name": row["name"], "type": row["type"],
-                     "wikidata": entity.wikidata if entity else None, "linked": entity is not None,
-                     "aliases": sorted(row["surface_distinct"]), "n_mentions": row["article_id_count"],
-                     "n_articles": row["article_id_count_distinct"]})
-    rows.sort(key=lambda r: (-r["n_mentions"], r["entity_id"]))
-    return pa.Table.from_pylist(rows, schema=ENTITIES)
+_ENTITY = ["entity_id", "name", "type"]
+
+
+def _surface_counts(mentions: pa.Table, sign: int) -> pa.Table:
+    counts = mentions.group_by([*_ENTITY, "surface"], use_threads=False).aggregate([("article_id", "count")])
+    return counts.append_column("n", pc.multiply(counts.column("article_id_count"), sign)).drop_columns(["article_id_count"])
+
+
+def _article_counts(mentions: pa.Table, sign: int) -> pa.Table:
+    counts = mentions.group_by(_ENTITY, use_threads=False).aggregate([("article_id", "count_distinct")])
+    return counts.append_column("n", pc.multiply(counts.column("article_id_count_distinct"), sign)) \
+        .drop_columns(["article_id_count_distinct"])
+
+
+def update_entities(entities: pa.Table, surfaces: pa.Table, added: pa.Table, removed: pa.Table,
+                    kb: KnowledgeBase) -> tuple[pa.Table, pa.Table]:
+    """The `entities` rows and surface counts of the entities a run's mentions touch.
+
+    Args:
+        entities: the previous `ENTITIES` rows of (at least) the touched entities.
+        surfaces: the previous `ENTITY_SURFACES` rows of (at least) the touched entities.
+        added: mentions of the run's new articles (entity_id, name, type, surface, article_id).
+        removed: mentions of the articles the run removes.
+        kb: the knowledge base, for wikidata ids.
+    Returns the new rows of every touched entity still mentioned, and their surface counts; an article
+    adds one to `n_articles` of each entity it mentions, a removed one takes it back.
+    """
+    touched = pc.unique(pa.concat_tables([added.select(["entity_id"]), removed.select(["entity_id"])]).column("entity_id"))
+    if not len(touched):
+        return ENTITIES.empty_table(), ENTITY_SURFACES.empty_table()
+    surfaces = surfaces.filter(pc.is_in(surfaces.column("entity_id"), value_set=touched))
+    counts = pa.concat_tables([surfaces.select([*_ENTITY, "surface"]).append_column("n", surfaces.column("n_mentions")),
+                               _surface_counts(added, 1), _surface_counts(removed, -1)])
+    counts = counts.group_by([*_ENTITY, "surface"], use_threads=False).aggregate([("n", "sum")])
+    counts = counts.filter(pc.greater(counts.column("n_sum"), 0))
+    new_surfaces = pa.table({**{c: counts.column(c) for c in (*_ENTITY, "surface")}, "n_mentions": counts.column("n_sum")},
+                            schema=ENTITY_SURFACES).sort_by([("entity_id", "ascending"), ("surface", "ascending")])
+    old = entities.filter(pc.is_in(entities.column("entity_id"), value_set=touched))
+    articles = pa.concat_tables([old.select(_ENTITY).append_column("n", old.column("n_articles")),
+                                 _article_counts(added, 1), _article_counts(removed, -1)])
+    n_articles = {tuple(r[c] for c in _ENTITY): r["n_sum"] for r in
+                  articles.group_by(_ENTITY, use_threads=False).aggregate([("n", "sum")]).to_pylist()}
+    rows: dict[tuple, dict] = {}
+    for r in new_surfaces.to_pylist():
+        key = tuple(r[c] for c in _ENTITY)
+        if key not in rows:
+            entity = kb.entities.get(r["entity_id"])
+            rows[key] = {"entity_id": r["entity_id"], "name": r["name"], "type": r["type"],
+                         "wikidata": entity.wikidata if entity else None, "linked": entity is not None,
+                         "aliases": [], "n_mentions": 0, "n_articles": n_articles[key]}
+        rows[key]["aliases"].append(r["surface"])
+        rows[key]["n_mentions"] += r["n_mentions"]
+    out = sorted(rows.values(), key=lambda r: (-r["n_mentions"], r["entity_id"]))
+    return pa.Table.from_pylist(out, schema=ENTITIES), new_surfaces

@@ -11,9 +11,9 @@ import pyarrow.compute as pc
 
 from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
-from tasks.corpus import final_article_parts, staging_paths
+from tasks.corpus import final_article_parts, read_parts, staging_paths
 from tasks.dedup import DedupOutcome
-from tasks.entities import entity_table
+from tasks.entities import update_entities
 from tasks.faults import failpoint
 from tasks.ingest import ParseResult
 from tasks.knowledge import load_knowledge_base
@@ -21,7 +21,7 @@ from tasks.normalise import NormaliseResult
 from tasks.passages import PassageOutcome
 from tasks.quote_index import QuoteOutcome
 from tasks.run import Run
-from tasks.schemas import DATASETS, FILES_STATE, PARAGRAPH_STATE
+from tasks.schemas import DATASETS, ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES, FILES_STATE, PARAGRAPH_STATE
 from tasks.storage import Snapshot, apply_updates
 
 
@@ -66,6 +66,28 @@ def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
     return pa.concat_tables([previous, pa.Table.from_pylist(new_rows, schema=FILES_STATE)])
 
 
+def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[str]) -> tuple[pa.Table, pa.Table, set[str]]:
+    """New `entities` rows and surface counts of the entities this run's new and removed articles mention, and
+    their ids; the previous rows of only these entities are read."""
+    columns = ["article_id", "entity_id", "name", "type", "surface"]
+    added = read_parts(staging_paths(normalised, "mentions_path"), ENTITY_MENTIONS, columns)
+    incremental = run.previous is not None and run.refresh_reason is None
+
+    def previous(name: str, column: str, values: set, schema: pa.Schema, names: list[str] | None = None) -> pa.Table:
+        names = names or schema.names
+        if incremental and values:
+            return run.previous.lookup(name, column, values, names)
+        return pa.schema([schema.field(c) for c in names]).empty_table()
+
+    removed_rows = previous("entity_mentions", "article_id", removed, ENTITY_MENTIONS, columns)
+    touched = set(added.column("entity_id").to_pylist()) | set(removed_rows.column("entity_id").to_pylist())
+    config = run.config.entities
+    entities, surfaces = update_entities(previous("entities", "entity_id", touched, ENTITIES),
+                                         previous("_state/entity_surfaces", "entity_id", touched, ENTITY_SURFACES),
+                                         added, removed_rows, load_knowledge_base(config.kb_files, config.min_city_population))
+    return entities, surfaces, touched
+
+
 def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult],
                     deduped: DedupOutcome, reused: PassageOutcome, quoted: QuoteOutcome) -> Snapshot:
     """Carry unchanged rows forward, add this run's rows and state, and swap the snapshot in."""
@@ -99,9 +121,12 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")
-    entity_config = run.config.entities
-    builder.write("entities", entity_table(builder.read("entity_mentions", ["article_id", "entity_id", "name", "type", "surface"]),
-                                           load_knowledge_base(entity_config.kb_files, entity_config.min_city_population)), "all")
+    entities, surfaces, touched = _entity_changes(run, normalised, deduped.removed_articles)
+    if run.refresh_reason is None:
+        builder.carry_over("entities", {"entity_id": touched})
+        builder.carry_over("_state/entity_surfaces", {"entity_id": touched})
+    builder.write("entities", entities, "new")
+    builder.write("_state/entity_surfaces", surfaces, "new")
     shutil.rmtree(builder.root / "_staging", ignore_errors=True)
     manifest = {
         "pipeline_version": PIPELINE_VERSION,

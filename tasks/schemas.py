@@ -97,6 +97,19 @@ ENTITIES = pa.schema(
     metadata={"description": "One row per distinct entity mentioned in the corpus."},
 )
 
+# State of the entities table: how often each entity was written each way, so a run updates only the entities
+# its new and removed articles mention.
+ENTITY_SURFACES = pa.schema(
+    [
+        pa.field("entity_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+        pa.field("surface", pa.string(), nullable=False),
+        pa.field("n_mentions", pa.int64(), nullable=False),
+    ],
+    metadata={"description": "One row per entity and surface form, with its number of mentions in the corpus."},
+)
+
 QUOTES = pa.schema(
     [
         pa.field("quote_id", pa.string(), nullable=False),
@@ -237,7 +250,7 @@ DATASETS: dict[str, pa.Schema] = {
 STATE_TABLES: dict[str, pa.Schema] = {
     "_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE, "_state/minhash": MINHASH_INDEX,
     "_state/near_edges": NEAR_EDGES, "_state/segments": PASSAGE_STATE, "_state/quote_keys": QUOTE_KEYS,
-    "_state/quote_variants": QUOTE_VARIANTS,
+    "_state/quote_variants": QUOTE_VARIANTS, "_state/entity_surfaces": ENTITY_SURFACES,
 }
 ALL_TABLES: dict[str, pa.Schema] = {**DATASETS, **STATE_TABLES}
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 import sys
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tasks.config import EntityConfig
-from tasks.entities import match
+from tasks.entities import match, mention_rows, update_entities
 from tasks.knowledge import load_knowledge_base, read_entities
+from tasks.schemas import ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES
 
 from conftest import REPO, TEST_DATA
 
@@ -112,3 +116,33 @@ def test_seed_gold_scores(kb):
     for kind in ("PERSON", "ORG", "GPE"):
         assert result["mention_exact"][kind]["f1"] >= 0.9, (kind, result["mention_exact"][kind])
         assert result["entity_set"][kind]["f1"] >= 0.9, (kind, result["entity_set"][kind])
+
+
+def test_entities_updated_run_by_run_equal_one_count_over_the_final_corpus(kb):
+    texts = ["Xi Jinping met Putin in Samarkand.", "President Xi spoke to the SCO.", "The U.S. and the United States",
+             "Putin and Vladimir Putin in Moscow.", "Zelensky and Zelenskyy spoke.", "Nothing named here."]
+    rng = random.Random(3)
+    mentions = ENTITY_MENTIONS.empty_table()
+    entities, surfaces = ENTITIES.empty_table(), ENTITY_SURFACES.empty_table()
+    live: dict[str, str] = {}
+    for run in range(8):
+        gone = set(rng.sample(sorted(live), min(len(live), rng.randint(0, 3))))
+        added = {f"a{run}-{i}": rng.choice(texts) for i in range(rng.randint(0, 4))} if run < 7 else \
+            {f"a{run}-{i}": text for i, text in enumerate(texts)}  # the last run brings every text once
+        new = pa.Table.from_pylist([r for a, t in added.items() for r in mention_rows(a, match(t, kb, CONFIG))],
+                                   schema=ENTITY_MENTIONS)
+        removed = mentions.filter(pc.is_in(mentions.column("article_id"), value_set=pa.array(sorted(gone), pa.string())))
+        rows, counts = update_entities(entities, surfaces, new, removed, kb)
+        touched = pa.array(sorted(set(new.column("entity_id").to_pylist()) | set(removed.column("entity_id").to_pylist())),
+                           pa.string())
+        entities = pa.concat_tables([entities.filter(pc.invert(pc.is_in(entities.column("entity_id"), value_set=touched))), rows])
+        surfaces = pa.concat_tables([surfaces.filter(pc.invert(pc.is_in(surfaces.column("entity_id"), value_set=touched))),
+                                     counts])
+        mentions = pa.concat_tables([mentions.filter(pc.invert(pc.is_in(mentions.column("article_id"),
+                                                                         value_set=pa.array(sorted(gone), pa.string())))), new])
+        live = {a: t for a, t in live.items() if a not in gone} | added
+    once, _ = update_entities(ENTITIES.empty_table(), ENTITY_SURFACES.empty_table(), mentions, ENTITY_MENTIONS.empty_table(), kb)
+    assert sorted(entities.to_pylist(), key=str) == sorted(once.to_pylist(), key=str)
+    xi = next((r for r in once.to_pylist() if r["name"] == "Xi Jinping"), {"n_articles": 0, "n_mentions": 0})
+    n_xi = sum(t in ("Xi Jinping met Putin in Samarkand.", "President Xi spoke to the SCO.") for t in live.values())
+    assert n_xi and xi["n_articles"] == n_xi and xi["n_mentions"] == n_xi
