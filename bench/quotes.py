@@ -7,7 +7,7 @@ Example:
 
 Articles are read with the ingest stage's rule cleaning (`tasks.ingest.parse_file`; the corpus-wide
 boilerplate pass is skipped), tagged by the entity stage (timed apart: it is that stage's cost), then:
-extraction (`extract_quotes`, one process), variants and keys (`keyed_quotes`, done in the normalise
+extraction (`extract_quotes`, one process), variants, keys and features (`keyed_variants`, done in the normalise
 batches in the pipeline), then the quotes stage (`update_quotes` over in-memory tables applied as the
 commit step applies them): once for all but the last `--add-fraction` articles, then for the rest
 against the first run's tables. Quotes carry their article's published_at, as in the pipeline. The
@@ -34,7 +34,7 @@ from tasks.config import PipelineConfig
 from tasks.entities import match
 from tasks.ingest import parse_file
 from tasks.knowledge import load_knowledge_base
-from tasks.quote_clusters import keyed_quotes
+from tasks.quote_clusters import keyed_variants
 from tasks.quote_index import ARTICLE_META, update_quotes
 from tasks.quotes import extract_quotes
 from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
@@ -83,10 +83,12 @@ def _drop(table: pa.Table, column: str, values: set) -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table.column(column), value_set=pa.array(sorted(values), table.schema.field(column).type))))
 
 
-def run_quotes(new: pa.Table, keys: pa.Table, old: Tables, meta: pa.Table, config) -> Tables:
+def run_quotes(new: pa.Table, keys: pa.Table, features: pa.Table, old: Tables, meta: pa.Table, config) -> Tables:
     """The quotes stage of one run adding `new` (no removals) to `old`: `update_quotes`, then the commit's changes."""
-    new_keys = keys.filter(pc.is_in(keys.column("variant"), value_set=pc.unique(new.column("variant"))))
-    out = update_quotes(new, new_keys, set(), old.lookup("quotes"), old.lookup("keys"), old.lookup("variants"),
+    variants = pc.unique(new.column("variant"))
+    out = update_quotes(new, keys.filter(pc.is_in(keys.column("variant"), value_set=variants)),
+                        features.filter(pc.is_in(features.column("variant"), value_set=variants)),
+                        set(), old.lookup("quotes"), old.lookup("keys"), old.lookup("variants"),
                         lambda ids: meta.filter(pc.is_in(meta.column("article_id"), value_set=pa.array(sorted(ids), pa.string()))),
                         config)
     quotes = apply_updates(old.quotes, out.updates, "quote_id") if out.updates.num_rows else old.quotes
@@ -134,14 +136,15 @@ def main() -> None:
     meta = pa.Table.from_pylist([{k: a[k] for k in ARTICLE_META.names} for a in articles], schema=ARTICLE_META)
 
     t = time.perf_counter()
-    quotes, keys = keyed_quotes(quotes, qconfig)
+    keyed = keyed_variants(quotes, qconfig)
+    quotes, keys, features = keyed.quotes, keyed.keys, keyed.features
     t_keys = time.perf_counter() - t
     base, new = quotes.filter(pc.invert(is_new)), quotes.filter(is_new)
     t = time.perf_counter()
-    first = run_quotes(base, keys, Tables(), meta, qconfig)
+    first = run_quotes(base, keys, features, Tables(), meta, qconfig)
     t_batch = time.perf_counter() - t
     t = time.perf_counter()
-    added = run_quotes(new, keys, first, meta, qconfig)
+    added = run_quotes(new, keys, features, first, meta, qconfig)
     t_incremental = time.perf_counter() - t
     print(f"variants and keys of {quotes.num_rows} quotes: {t_keys:.2f}s ({quotes.num_rows / t_keys:.0f} quotes/s)")
     print(f"clustering {base.num_rows} quotes of {n - n_new_articles} articles in one batch: {t_batch:.2f}s "
@@ -152,7 +155,7 @@ def main() -> None:
     print(f"{added.clusters.num_rows} clusters; largest {max(sizes) if sizes else 0} quotes; "
           f"{sum(c for s, c in sizes.items() if s > 1)} with 2+ quotes, {sum(c for s, c in sizes.items() if s > 50)} "
           f"with over 50")
-    batch = run_quotes(quotes, keys, Tables(), meta, qconfig)
+    batch = run_quotes(quotes, keys, features, Tables(), meta, qconfig)
     print(f"incremental clusters equal one batch over everything: {batch.rows() == added.rows()}")
 
     for a, m in list(zip(articles, mentions))[: args.sample]:

@@ -22,13 +22,13 @@ from tasks.entities import mention_rows
 from tasks.knowledge import load_knowledge_base
 from tasks.language import Language, ProfileDetector
 from tasks.passages import article_segments, segments_table
-from tasks.quote_clusters import keyed_quotes
+from tasks.quote_clusters import keyed_variants
 from tasks.quotes import extract_quotes
 from tasks.schemas import ARTICLES, ENTITY_MENTIONS, PARSED, QUOTES, REJECTED
 from tasks.storage import write_parquet
 from tasks.text import count_words
 
-# What `extract_quotes` gives: quote rows before `keyed_quotes` adds their variant.
+# What `extract_quotes` gives: quote rows before `keyed_variants` adds their variant.
 _EXTRACTED = QUOTES.remove(QUOTES.get_field_index("variant"))
 
 @lru_cache(maxsize=4)
@@ -128,6 +128,7 @@ class NormaliseJob:
     now: datetime
     quotes_path: str | None = None
     quote_keys_path: str | None = None
+    quote_features_path: str | None = None
 
 
 @dataclass
@@ -144,6 +145,7 @@ class NormaliseResult:
     languages: Counter[str]
     quotes_path: str | None = None
     quote_keys_path: str | None = None
+    quote_features_path: str | None = None
 
 
 def normalise_batch(job: NormaliseJob) -> NormaliseResult:
@@ -166,7 +168,7 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     found = [match_entities(text, kb, entity_config) for text in texts]
     mentions = pa.Table.from_pylist([row for article_id, matched in zip(ids, found) for row in mention_rows(article_id, matched)],
                                     schema=ENTITY_MENTIONS)
-    quotes, quote_keys = keyed_quotes(pa.Table.from_pylist(
+    keyed = keyed_variants(pa.Table.from_pylist(
         [row for article_id, text, matched in zip(ids, texts, found)
          for row in extract_quotes(article_id, text, matched, job.config.quotes)], schema=_EXTRACTED), job.config.quotes)
 
@@ -182,6 +184,7 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
         n_articles=articles.num_rows,
         rejected_by_source=Counter(rejected.column("source_path").to_pylist()),
         languages=Counter(lang or "unknown" for lang in articles.column("language").to_pylist()),
-        quotes_path=write(quotes.cast(QUOTES), job.quotes_path) if job.quotes_path else None,
-        quote_keys_path=write(quote_keys, job.quote_keys_path) if job.quote_keys_path else None,
+        quotes_path=write(keyed.quotes.cast(QUOTES), job.quotes_path) if job.quotes_path else None,
+        quote_keys_path=write(keyed.keys, job.quote_keys_path) if job.quote_keys_path else None,
+        quote_features_path=write(keyed.features, job.quote_features_path) if job.quote_features_path else None,
     )

@@ -54,7 +54,7 @@ from rapidfuzz import fuzz
 
 from tasks.arrays import distinct
 from tasks.config import QuoteConfig
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
+from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, VARIANT_FEATURES
 
 ASSIGNMENTS = pa.schema([pa.field("quote_id", pa.string(), nullable=False),
                          pa.field("cluster_id", pa.string(), nullable=False)])
@@ -228,8 +228,24 @@ def _keys_of(w: _Wording, sketch_size: int) -> list[int]:
     return sorted(keys)
 
 
-def keyed_quotes(quotes: pa.Table, config: QuoteConfig | None = None) -> tuple[pa.Table, pa.Table]:
-    """The quotes with their `variant` set, and the key rows of their distinct variants.
+@dataclass(frozen=True)
+class Keyed:
+    """Quotes with their variant, and the key rows and features of their distinct variants."""
+
+    quotes: pa.Table  # QUOTES
+    keys: pa.Table  # QUOTE_KEYS
+    features: pa.Table  # VARIANT_FEATURES
+
+
+def _features(w: _Wording) -> dict:
+    return {"variant": w.variant, "n_words": w.n_words, "words_hash": _key_hash(w.words),
+            "names_mask": functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0),
+            "content": sorted(w.content_set), "plain": sorted(w.plain)}
+
+
+def keyed_variants(quotes: pa.Table, config: QuoteConfig | None = None) -> Keyed:
+    """The quotes with their `variant` set, and the keys and features of their distinct variants: everything
+    clustering reads of a quote's text, computed once where the quote is found.
 
     Args:
         quotes: `QUOTES` rows (a `variant` column, if any, is recomputed).
@@ -237,13 +253,13 @@ def keyed_quotes(quotes: pa.Table, config: QuoteConfig | None = None) -> tuple[p
     """
     sketch_size = (config or QuoteConfig()).sketch_size
     cache: dict[tuple, int] = {}
-    keys, key_variants, row_variants, seen = [], [], [], set()
+    keys, key_variants, row_variants, features = [], [], [], {}
     for text, speaker in zip(quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()):
         if (text, speaker) not in cache:
             w = _wording(text, speaker)
             cache[text, speaker] = w.variant
-            if w.variant not in seen:
-                seen.add(w.variant)
+            if w.variant not in features:
+                features[w.variant] = _features(w)
                 row_keys = _keys_of(w, sketch_size)
                 keys += row_keys
                 key_variants += [w.variant] * len(row_keys)
@@ -253,8 +269,14 @@ def keyed_quotes(quotes: pa.Table, config: QuoteConfig | None = None) -> tuple[p
         quotes = quotes.set_column(quotes.schema.get_field_index("variant"), QUOTES.field("variant"), column)
     else:
         quotes = quotes.append_column(QUOTES.field("variant"), column)
-    key_rows = pa.table([pa.array(keys, pa.int64()), pa.array(key_variants, pa.int64())], schema=QUOTE_KEYS)
-    return quotes, key_rows
+    return Keyed(quotes, pa.table([pa.array(keys, pa.int64()), pa.array(key_variants, pa.int64())], schema=QUOTE_KEYS),
+                 pa.Table.from_pylist(list(features.values()), schema=VARIANT_FEATURES))
+
+
+def keyed_quotes(quotes: pa.Table, config: QuoteConfig | None = None) -> tuple[pa.Table, pa.Table]:
+    """The quotes with their `variant` set, and the key rows of their distinct variants."""
+    keyed = keyed_variants(quotes, config)
+    return keyed.quotes, keyed.keys
 
 
 def quote_keys(quotes: pa.Table, config: QuoteConfig | None = None) -> pa.Table:
@@ -277,10 +299,11 @@ _LONG_VARIANTS = pa.schema([QUOTE_VARIANTS.field(c) for c in ("variant", "quote_
                            + [pa.field("day", pa.int32())])
 
 
-def variant_rows(quotes: pa.Table, *existing: pa.Table) -> pa.Table:
+def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | None = None) -> pa.Table:
     """`QUOTE_VARIANTS` rows of clustered quotes (with `variant`, optional published_at), merged with existing
     rows of the same variants: one row per variant, the copy with the smallest quote_id, the distinct days of
-    all copies, and the smallest cluster id given (copies of a variant are always in one cluster)."""
+    all copies, and the smallest cluster id given (copies of a variant are always in one cluster). Features come
+    from the existing rows or `features` (VARIANT_FEATURES), else from the text."""
     parts = [pa.table({"variant": quotes.column("variant"), "quote_id": quotes.column("quote_id"),
                        "cluster_id": quotes.column("cluster_id"), "text": quotes.column("text"),
                        "speaker_entity_id": quotes.column("speaker_entity_id"), "day": quote_days(quotes)})]
@@ -297,8 +320,30 @@ def variant_rows(quotes: pa.Table, *existing: pa.Table) -> pa.Table:
         ("day", "distinct", pc.CountOptions(mode="all")), ("cluster_id", "min")]).sort_by("variant")
     days = pa.array([sorted(d, key=lambda x: -1 if x is None else x) for d in grouped.column("day_distinct").to_pylist()],
                     pa.list_(pa.int32()))
+    known = [t.select(VARIANT_FEATURES.names) for t in (*existing, *([features] if features is not None else []))]
+    found = _aligned_features(firsts.column("variant"), firsts.column("text"), firsts.column("speaker_entity_id"), known)
     return pa.table([firsts.column("variant"), grouped.column("cluster_id_min"), firsts.column("quote_id"),
-                     firsts.column("text"), firsts.column("speaker_entity_id"), days], schema=QUOTE_VARIANTS)
+                     firsts.column("text"), firsts.column("speaker_entity_id"), days,
+                     *found.drop_columns(["variant"]).columns], schema=QUOTE_VARIANTS)
+
+
+def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speakers: pa.ChunkedArray,
+                      known: list[pa.Table]) -> pa.Table:
+    """VARIANT_FEATURES rows for the given variants, in their order: from `known` tables, else from the text."""
+    wanted = variants.to_numpy() if isinstance(variants, pa.Array) else variants.combine_chunks().to_numpy(zero_copy_only=False)
+    table = pa.concat_tables([VARIANT_FEATURES.empty_table(), *[t.cast(VARIANT_FEATURES) for t in known]])
+    table = table.sort_by("variant")
+    table = table.take(_first_of_runs(table.column("variant"))) if table.num_rows else table
+    have = table.column("variant").to_numpy()
+    at = np.minimum(np.searchsorted(have, wanted), max(len(have) - 1, 0))
+    hit = have[at] == wanted if len(have) else np.zeros(len(wanted), bool)
+    if hit.all():
+        return table.take(pa.array(at))
+    missing = np.flatnonzero(~hit)
+    texts, speakers = texts.take(pa.array(missing)).to_pylist(), speakers.take(pa.array(missing)).to_pylist()
+    extra = pa.Table.from_pylist([_features(_wording(t, sp)) for t, sp in zip(texts, speakers)], schema=VARIANT_FEATURES)
+    both = pa.concat_tables([table, extra])
+    return both.take(pa.array(np.where(hit, at, len(have) + np.cumsum(~hit) - 1)))
 
 
 def _first_of_runs(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -376,7 +421,7 @@ def _union(parent: np.ndarray, a: int, b: int) -> None:
 
 
 def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Table, old_keys: pa.Table,
-                   config: QuoteConfig) -> ClusterUpdate:
+                   config: QuoteConfig, new_features: pa.Table | None = None) -> ClusterUpdate:
     """Cluster ids for new quotes, and renames of old clusters that a new quote joins together.
 
     The rules compare variants (copies of one wording by one speaker), each with the publication days of its
@@ -391,9 +436,11 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
             and of the new quotes' variants that exist already (no rows: a batch from scratch).
         old_keys: key rows of old variants (only rows sharing a key with `new_keys` matter).
         config: the confirmation thresholds.
+        new_features: VARIANT_FEATURES of the new quotes' variants (computed from their text when None).
     """
-    if "variant" not in new_quotes.column_names:
-        new_quotes = keyed_quotes(new_quotes, config)[0]
+    if "variant" not in new_quotes.column_names or new_features is None:
+        keyed = keyed_variants(new_quotes, config)
+        new_quotes, new_features = keyed.quotes, keyed.features
     old = old_variants if old_variants.num_rows else QUOTE_VARIANTS.empty_table()
     new_ids, new_variant = new_quotes.column("quote_id").to_pylist(), new_quotes.column("variant").to_numpy()
     variants = distinct(np.concatenate([old.column("variant").to_numpy(), new_variant]))
@@ -419,8 +466,9 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     for node, cluster in zip(old_node.tolist(), old_cluster):
         _union(parent, node, node_of_cluster[cluster])
     wording = functools.lru_cache(maxsize=None)(lambda node: _wording(texts[node], speakers[node]))
-
-    screen = _Screen(wording, speakers, config)
+    features = _aligned_features(pa.array(variants), pa.array(texts, pa.string()), pa.array(speakers, pa.string()),
+                                 [old.select(VARIANT_FEATURES.names), new_features])
+    screen = _Screen(features, speakers, config)
     for a, b in _candidate_pairs(new_keys, old_keys, variants):  # each pair once
         _test_pairs(*screen.keep(a, b), parent,
                     lambda i, j: _same(wording(i), wording(j), config, lambda: _near(days_of[i], days_of[j], config)))
@@ -460,34 +508,25 @@ def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable
 
 
 class _WordSets:
-    """One kind of word set of each node, given dense word ids once and appended to one array sorted by (node's
-    rank, id), so the words two nodes share are counted with a binary search per word of one side."""
+    """One kind of word set of every node (a list column, row i for node i) as dense word ids in one array
+    sorted by (node, id), so the words two nodes share are counted with a binary search per word of one side."""
 
-    def __init__(self, words: Callable[[int], Iterable[str]], ids: dict[str, int], n_nodes: int):
-        self._words, self._ids = words, ids
-        self._rank = np.full(n_nodes, -1, np.int64)
-        self._start, self.count = np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.int64)
-        self._codes = np.empty(0, np.int64)  # rank << 32 | word id, ascending
-        self._next = 0
-
-    def add(self, nodes: list[int]) -> None:
-        codes, at = [], len(self._codes)
-        for node in nodes:
-            ids = sorted({self._ids.setdefault(word, len(self._ids)) for word in self._words(node)})
-            self._rank[node], self._start[node], self.count[node] = self._next, at, len(ids)
-            codes += [self._next << 32 | i for i in ids]
-            self._next, at = self._next + 1, at + len(ids)
-        self._codes = np.concatenate([self._codes, np.array(codes, np.int64)])
+    def __init__(self, lists: pa.ChunkedArray):
+        lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+        self.count = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+        ids = pc.dictionary_encode(pc.list_flatten(lists)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        self._codes = np.sort(np.repeat(np.arange(len(self.count), dtype=np.int64), self.count) << 32 | ids)
+        self._start = np.cumsum(self.count) - self.count
 
     def shared(self, probe: np.ndarray, other: np.ndarray) -> np.ndarray:
         """How many words of each `probe` node are among its `other` node's."""
-        order = np.argsort(self._rank[other], kind="stable")  # look-ups near each other: far fewer cache misses
+        order = np.argsort(other, kind="stable")  # look-ups near each other: fewer cache misses
         probe, other = probe[order], other[order]
         count = self.count[probe]
         pair = np.repeat(np.arange(len(probe)), count)
         offset = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
         words = self._codes[self._start[probe][pair] + offset] & 0xFFFFFFFF
-        wanted = self._rank[other][pair] << 32 | words
+        wanted = other[pair] << 32 | words
         found = self._codes[np.minimum(np.searchsorted(self._codes, wanted), len(self._codes) - 1)] == wanted
         shared = np.empty(len(probe), np.int64)
         shared[order] = np.bincount(pair, weights=found, minlength=len(probe))
@@ -497,39 +536,26 @@ class _WordSets:
 class _Screen:
     """The cheap rejections of `_same`, for whole arrays of candidate pairs at once: another speaker, too few
     shared content words, a part of another quote too short to be its fragment or translation with too few
-    shared words to be its paraphrase, and "the same sentence, other names". It drops only pairs `_same`
-    rejects; where it cannot tell exactly (a collision of name bits) it keeps the pair for `_same`."""
+    shared words to be its paraphrase, and "the same sentence, other names". It reads the variants' features
+    (row i for node i), never their text, and drops only pairs `_same` rejects; where it cannot tell exactly
+    (a collision of name bits or word hashes) it keeps the pair for `_same`."""
 
     PAIRS_AT_ONCE = 200_000  # pairs per vectorised step: about 12 words each, so a few tens of MB
 
-    def __init__(self, wording: Callable[[int], _Wording], speakers: list[str | None], config: QuoteConfig):
-        n = len(speakers)
-        self._wording, self._config = wording, config
+    def __init__(self, features: pa.Table, speakers: list[str | None], config: QuoteConfig):
+        self._config = config
         codes = {sp: i for i, sp in enumerate(sorted({sp for sp in speakers if sp}))}
         self._speaker = np.array([codes.get(sp, -1) for sp in speakers], np.int64)
-        ids: dict[str, int] = {}
-        self._content = _WordSets(lambda node: wording(node).content_set, ids, n)
-        self._plain = _WordSets(lambda node: wording(node).plain, ids, n)
-        self._n_words, self._words = np.zeros(n, np.int64), np.zeros(n, np.int64)
-        self._names = np.zeros(n, np.uint64)
-        self._done = np.zeros(n, bool)
-
-    def _add(self, nodes: np.ndarray) -> None:
-        fresh = nodes[~self._done[nodes]].tolist()
-        for node in fresh:
-            w = self._wording(node)
-            self._n_words[node], self._words[node] = w.n_words, _key_hash(w.words)
-            self._names[node] = functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0)
-        self._content.add(fresh)
-        self._plain.add(fresh)
-        self._done[fresh] = True
+        self._n_words = features.column("n_words").to_numpy().astype(np.int64)
+        self._words = features.column("words_hash").to_numpy()
+        self._names = features.column("names_mask").to_numpy()
+        self._content, self._plain = _WordSets(features.column("content")), _WordSets(features.column("plain"))
 
     def keep(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs `_same` may confirm: one known speaker (or two copies of one wording by no known speaker,
         which are one node), then the word tests."""
         same_speaker = self._speaker[a] == self._speaker[b]
         a, b = a[same_speaker], b[same_speaker]
-        self._add(distinct(np.r_[a, b]))
         keep = np.zeros(len(a), bool)
         for lo in range(0, len(a), self.PAIRS_AT_ONCE):
             keep[lo : lo + self.PAIRS_AT_ONCE] = self._keep(a[lo : lo + self.PAIRS_AT_ONCE], b[lo : lo + self.PAIRS_AT_ONCE])

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from tasks.config import QuoteConfig
 from tasks.quote_clusters import assign_clusters, cluster_quotes, quote_cluster_rows, quote_days, variant_rows
-from tasks.schemas import ARTICLES, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, UTC_TS
+from tasks.schemas import ARTICLES, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, UTC_TS, VARIANT_FEATURES
 
 # Look-ups into the previous snapshot: (column, values) -> matching rows.
 Lookup = Callable[[str, Iterable], pa.Table]
@@ -86,14 +86,15 @@ class _ArticleMeta:
         return quotes.join(meta, "article_id", use_threads=False).select(DATED_QUOTES.names).cast(DATED_QUOTES)
 
 
-def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, removed_articles: set[str], old_quotes: Lookup,
-                  old_keys: Lookup, old_variants: Lookup, articles: Callable[[set[str]], pa.Table],
+def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Table, removed_articles: set[str],
+                  old_quotes: Lookup, old_keys: Lookup, old_variants: Lookup, articles: Callable[[set[str]], pa.Table],
                   config: QuoteConfig) -> QuoteOutcome:
     """Cluster new quotes against the corpus and repair clusters that lost members.
 
     Args:
         new_quotes: QUOTES rows of this run's articles, with `variant` (cluster_id ignored).
         new_keys: QUOTE_KEYS rows of the new quotes' variants (repeats allowed).
+        new_features: VARIANT_FEATURES rows of the new quotes' variants (repeats allowed).
         removed_articles: ids of articles deleted or replaced by this run.
         old_quotes: look-up into the previous `quotes` dataset.
         old_keys: look-up into the previous `_state/quote_keys`.
@@ -110,12 +111,14 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, removed_articles: se
     survivors = meta.dated(_without(old_quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
         else DATED_QUOTES.empty_table()
     survivor_cluster = dict(zip(survivors.column("quote_id").to_pylist(), survivors.column("cluster_id").to_pylist()))
+    hit_rows = old_variants("cluster_id", hit) if hit else QUOTE_VARIANTS.empty_table()
+    hit_features = hit_rows.select(VARIANT_FEATURES.names)
     if survivors.num_rows:
         survivor_keys = old_keys("variant", _values(survivors, "variant"))
         survivors = assign_clusters(survivors, cluster_quotes(survivors, survivor_keys, QUOTE_VARIANTS.empty_table(),
-                                                              no_keys, config))
-    hit_variants = _values(old_variants("cluster_id", hit), "variant") if hit else set()
-    repaired = variant_rows(survivors)
+                                                              no_keys, config, hit_features))
+    hit_variants = _values(hit_rows, "variant")
+    repaired = variant_rows(survivors, features=hit_features)
     gone_variants = hit_variants - _values(repaired, "variant")
 
     def current(variants: set[int]) -> pa.Table:
@@ -140,7 +143,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, removed_articles: se
     candidate_keys = _without(old_keys("key", _values(active_keys, "key")), "variant", gone_variants) \
         if active_keys.num_rows else no_keys
     related = pa.concat_tables([known, current(_values(candidate_keys, "variant") - new_variants)])
-    update = cluster_quotes(new_quotes, active_keys, related, candidate_keys, config)
+    update = cluster_quotes(new_quotes, active_keys, related, candidate_keys, config, new_features)
     clustered = assign_clusters(new_quotes, update)
 
     # 3. Clusters merged by a new quote: every member moves to the merged id.
@@ -157,7 +160,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, removed_articles: se
     renamed_rows = old_variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
     touched_rows = _renamed(pa.concat_tables([known, _without(repaired, "variant", new_variants),
                                               _without(renamed_rows, "variant", new_variants)]), update.renames)
-    variants = variant_rows(clustered, touched_rows)
+    variants = variant_rows(clustered, touched_rows, features=new_features)
 
     # 5. Rows of the clusters that changed, from all their members.
     final = _values(clustered, "cluster_id") | _values(working, "cluster_id")

@@ -152,6 +152,20 @@ QUOTE_KEYS = pa.schema(
     metadata={"description": "One row per key of a variant: its wording's hash and its distinct content-word pairs, hashed."},
 )
 
+# What the vectorised screen of candidate pairs reads of a variant (the rules' _Wording, in columns).
+VARIANT_FEATURES = pa.schema(
+    [
+        pa.field("variant", pa.int64(), nullable=False),
+        pa.field("n_words", pa.int32(), nullable=False),
+        pa.field("words_hash", pa.int64(), nullable=False),
+        pa.field("names_mask", pa.uint64(), nullable=False),
+        pa.field("content", pa.list_(pa.string()), nullable=False),
+        pa.field("plain", pa.list_(pa.string()), nullable=False),
+    ],
+    metadata={"description": "One row per quote variant: its word count, a hash of its words, a 64-bit mask of the "
+                             "names in it, and its distinct content words and those that are not names."},
+)
+
 QUOTE_VARIANTS = pa.schema(
     [
         pa.field("variant", pa.int64(), nullable=False),
@@ -160,9 +174,11 @@ QUOTE_VARIANTS = pa.schema(
         pa.field("text", pa.string(), nullable=False),
         pa.field("speaker_entity_id", pa.string()),
         pa.field("days", pa.list_(pa.int32()), nullable=False),
+        *[f for f in VARIANT_FEATURES if f.name != "variant"],
     ],
-    metadata={"description": "One row per variant: its cluster, the text of its copy with the smallest quote_id, and "
-                             "the distinct publication days of its copies (days since 1970; a null day for a copy of unknown date)."},
+    metadata={"description": "One row per variant: its cluster, the text of its copy with the smallest quote_id, the "
+                             "distinct publication days of its copies (days since 1970; a null day for a copy of unknown "
+                             "date), and its features (VARIANT_FEATURES)."},
 )
 
 # Parse output handed from the parse pass to the normalise pass; never exported.

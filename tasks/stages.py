@@ -43,7 +43,17 @@ from tasks.quote_index import ARTICLE_META, QuoteOutcome, update_quotes
 from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import duplicates_markdown, entities_markdown, new_duplicates, quote_clusters_markdown, run_report
 from tasks.run import RawFile, Run, begin_run
-from tasks.schemas import ARTICLES, DUPLICATE_PAIRS, MINHASH_INDEX, PARAGRAPH_STATE, PASSAGE_STATE, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
+from tasks.schemas import (
+    ARTICLES,
+    DUPLICATE_PAIRS,
+    MINHASH_INDEX,
+    PARAGRAPH_STATE,
+    PASSAGE_STATE,
+    QUOTE_KEYS,
+    QUOTE_VARIANTS,
+    QUOTES,
+    VARIANT_FEATURES,
+)
 from tasks.storage import Snapshot, write_parquet
 
 
@@ -158,7 +168,8 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
                      segments_path=str(staging / f"segments-{Path(path).stem}.parquet"),
                      mentions_path=str(builder.part_path("entity_mentions", Path(path).stem)), now=run.started_at,
                      quotes_path=str(staging / f"quotes-{Path(path).stem}.parquet"),
-                     quote_keys_path=str(staging / f"quote-keys-{Path(path).stem}.parquet"))
+                     quote_keys_path=str(staging / f"quote-keys-{Path(path).stem}.parquet"),
+                     quote_features_path=str(staging / f"quote-features-{Path(path).stem}.parquet"))
         for path in (r.staging_path for r in parsed if r.staging_path)
     ]
     results = batches.map("normalise", normalise_batch, jobs, lambda job: f"parsed rows in {job.staging_path}")
@@ -235,7 +246,8 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
         return pa.concat_tables([old_articles("article_id", ids - new_ids), fresh])
 
     outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
-                            read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS), deduped.removed_articles,
+                            read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
+                            read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES), deduped.removed_articles,
                             _lookup(run, "quotes", QUOTES), _lookup(run, "_state/quote_keys", QUOTE_KEYS),
                             _lookup(run, "_state/quote_variants", QUOTE_VARIANTS), articles, run.config.quotes)
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "

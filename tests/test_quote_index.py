@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 import pytest
 
 from tasks.config import QuoteConfig
-from tasks.quote_clusters import _Screen, _same, _wording, keyed_quotes
+from tasks.quote_clusters import _features, _same, _Screen, _wording, keyed_variants
 from tasks.quote_index import ARTICLE_META, update_quotes
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
+from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, VARIANT_FEATURES
 from tasks.storage import apply_updates
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,8 +55,9 @@ class Store:
         changed ids."""
         metas = {**{a: m for a, m in self.articles.items() if a not in removed}, **{a: m for a, (m, _) in articles.items()}}
         rows = [q for _, quotes in articles.values() for q in quotes]
-        new, new_keys = keyed_quotes(pa.Table.from_pylist(rows, schema=EXTRACTED), CONFIG)
-        outcome = update_quotes(new, new_keys, removed, self._lookup("quotes"), self._lookup("keys"), self._lookup("variants"),
+        keyed = keyed_variants(pa.Table.from_pylist(rows, schema=EXTRACTED), CONFIG)
+        outcome = update_quotes(keyed.quotes, keyed.keys, keyed.features, removed, self._lookup("quotes"), self._lookup("keys"),
+                                self._lookup("variants"),
                                 lambda ids: pa.Table.from_pylist([metas[i] for i in ids if i in metas], schema=ARTICLE_META),
                                 CONFIG)
         quotes = _drop(self.quotes, "article_id", removed)
@@ -173,7 +174,8 @@ def test_the_vectorised_screen_drops_only_pairs_the_rules_reject():
     rng, texts = random.Random(7), _texts()
     rows = [q for i in range(60) for q in _article(rng, f"s{i}", texts)[1]]
     wordings = [_wording(r["text"], r["speaker_entity_id"]) for r in rows]
-    screen = _Screen(lambda node: wordings[node], [r["speaker_entity_id"] for r in rows], CONFIG)
+    features = pa.Table.from_pylist([_features(w) for w in wordings], schema=VARIANT_FEATURES)
+    screen = _Screen(features, [r["speaker_entity_id"] for r in rows], CONFIG)
     a, b = (np.array(x, np.int64) for x in zip(*itertools.combinations(range(len(rows)), 2)))
     kept = set(zip(*(x.tolist() for x in screen.keep(a, b))))
     confirmed = {(i, j) for i, j in zip(a.tolist(), b.tolist()) if _same(wordings[i], wordings[j], CONFIG)}
