@@ -15,6 +15,7 @@ from tasks.config import PipelineConfig
 from tasks.export import run_summary
 from tasks.remote import is_remote, local_config
 from tasks.stages import (
+    call,
     commit,
     corpus_boilerplate,
     dedup,
@@ -45,21 +46,21 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
     with output_lock(local.out_dir_path, wait=config.wait_for_lock), Batches(local) as batches:
         if is_remote(config.raw_dir):
             sync_raw(config.raw_dir, local.raw_dir)
-        run = plan(local)
+        run = call(plan, local)
         if run.has_work:
             parsed = parse(run, run.changes.to_parse, "changes", batches)
-            boilerplate = corpus_boilerplate(run, parsed)
+            boilerplate = call(corpus_boilerplate, run, parsed)
             if boilerplate.reprocess:
                 parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)
             normalised = normalise(run, parsed, boilerplate, batches)
-            deduped = dedup(run, parsed, normalised)
-            reused = passages(run, normalised, deduped)
-            quoted = quotes(run, normalised, deduped)
-            snapshot = commit(run, parsed, normalised, deduped, reused, quoted)
+            deduped = call(dedup, run, parsed, normalised)
+            reused = call(passages, run, normalised, deduped)
+            quoted = call(quotes, run, normalised, deduped)
+            snapshot = call(commit, run, parsed, normalised, deduped, reused, quoted)
             summary = run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused, quoted)
         else:
             snapshot, quoted = run.previous, None
             summary = run_summary(run, [], [], snapshot)
         if is_remote(config.out_dir):  # every run, so one that failed to publish is completed by the next
             publish_datasets(local.out_dir, config.out_dir, summary["snapshot"])
-        return report(summary | {"raw_dir": config.raw_dir, "out_dir": config.out_dir}, run, snapshot, quoted)
+        return call(report, summary | {"raw_dir": config.raw_dir, "out_dir": config.out_dir}, run, snapshot, quoted)

@@ -35,13 +35,24 @@ class BatchFailed(RuntimeError):
     """A batch raised: the message names the stage, the batch and its inputs."""
 
 
+class Parcel:
+    """A batch's job or result handed through Prefect unopened. Prefect walks every element of task arguments
+    and results (see `tasks.stages.call`); a plain object is not walked, and unlike Prefect's `quote` (a tuple)
+    it is not taken for a task by Dask either."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
 @task(name="batch", task_run_name="{stage}-{index:05d}", cache_policy=NONE, retries=2,
       retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5)
-def run_batch(stage: str, index: int, fn: Callable[[Any], Any], job: Any, inputs: str,
-              processes: Executor | None = None) -> Any:
+def run_batch(stage: str, index: int, fn: Callable[[Any], Any], job: Parcel, inputs: str,
+              processes: Executor | None = None) -> Parcel:
     """Run one batch of a stage's pure function (in `processes` when given); a failure names its inputs."""
     try:
-        return processes.submit(fn, job).result() if processes is not None else fn(job)
+        return Parcel(processes.submit(fn, job.value).result() if processes is not None else fn(job.value))
     except Exception as error:
         raise BatchFailed(f"{stage} batch {index} failed on {inputs}: {type(error).__name__}: {error}") from error
 
@@ -50,7 +61,9 @@ def make_task_runner(config: PipelineConfig) -> TaskRunner:
     """The Prefect task runner the configuration asks for (processes: threads that hand batches to a pool)."""
     workers = config.resolved_workers()
     if config.task_runner == "dask":
-        from prefect_dask import DaskTaskRunner  # imported when used: Dask takes a second to import
+        from prefect_dask import (
+            DaskTaskRunner,  # imported when used: Dask takes a second to import
+        )
 
         if config.dask_address:
             return DaskTaskRunner(address=config.dask_address)
@@ -118,12 +131,12 @@ class Batches:
         runner = self._runner_for(len(jobs))
         progress = create_progress_artifact(0.0, description=f"{stage}: {len(jobs)} batches") if len(jobs) > 1 else None
         processes = self._processes if runner is self._runner else None
-        futures = [runner.submit(run_batch, {"stage": stage, "index": i, "fn": fn, "job": job, "inputs": inputs(job),
+        futures = [runner.submit(run_batch, {"stage": stage, "index": i, "fn": fn, "job": Parcel(job), "inputs": inputs(job),
                                              "processes": processes})
                    for i, job in enumerate(jobs)]
         results = []
         for done, future in enumerate(futures, start=1):
-            results.append(future.result())
+            results.append(future.result().value)
             if done == len(jobs) or done % max(1, len(jobs) // 10) == 0:
                 logger.info("%s: %d/%d batches done", stage, done, len(jobs))
                 if progress is not None:

@@ -11,7 +11,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from conftest import dataset_rows
 from flows.pipeline import newsflow
-from tasks.batches import BatchFailed, run_batch
+from tasks.batches import BatchFailed, Parcel, run_batch
 from tasks.config import PipelineConfig
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -56,7 +56,7 @@ def _unreadable(job: str) -> None:
 def test_a_failing_batch_says_which_stage_batch_and_inputs():
     with pytest.raises(BatchFailed, match=r"^parse-changes batch 3 failed on 2 files a.txt \.\. b.txt: "
                                           r"ValueError: cannot read a.txt$"):
-        run_batch.fn("parse-changes", 3, _unreadable, "a.txt", "2 files a.txt .. b.txt")
+        run_batch.fn("parse-changes", 3, _unreadable, Parcel("a.txt"), "2 files a.txt .. b.txt")
 
 
 def test_batches_retry_with_backoff():
