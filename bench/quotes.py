@@ -35,9 +35,9 @@ from tasks.entities import match
 from tasks.ingest import parse_file
 from tasks.knowledge import load_knowledge_base
 from tasks.quote_clusters import keyed_variants
-from tasks.quote_index import ARTICLE_META, update_quotes
+from tasks.quote_index import ARTICLE_META, OldTables, update_quotes
 from tasks.quotes import extract_quotes
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
+from tasks.schemas import QUOTE_CLUSTER_OUTLETS, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 from tasks.storage import apply_updates
 
 
@@ -63,6 +63,7 @@ class Tables:
     keys: pa.Table = field(default_factory=QUOTE_KEYS.empty_table)
     variants: pa.Table = field(default_factory=QUOTE_VARIANTS.empty_table)
     clusters: pa.Table = field(default_factory=QUOTE_CLUSTERS.empty_table)
+    outlets: pa.Table = field(default_factory=QUOTE_CLUSTER_OUTLETS.empty_table)
     read: int = 0  # rows the look-ups returned
     updates: int = 0
 
@@ -88,7 +89,7 @@ def run_quotes(new: pa.Table, keys: pa.Table, features: pa.Table, old: Tables, m
     variants = pc.unique(new.column("variant"))
     out = update_quotes(new, keys.filter(pc.is_in(keys.column("variant"), value_set=variants)),
                         features.filter(pc.is_in(features.column("variant"), value_set=variants)),
-                        set(), old.lookup("quotes"), old.lookup("keys"), old.lookup("variants"),
+                        set(), OldTables(*(old.lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets"))),
                         lambda ids: meta.filter(pc.is_in(meta.column("article_id"), value_set=pa.array(sorted(ids), pa.string()))),
                         config)
     quotes = apply_updates(old.quotes, out.updates, "quote_id") if out.updates.num_rows else old.quotes
@@ -96,6 +97,7 @@ def run_quotes(new: pa.Table, keys: pa.Table, features: pa.Table, old: Tables, m
                   pa.concat_tables([_drop(old.keys, "variant", out.dropped_key_variants), out.new_keys]),
                   pa.concat_tables([_drop(old.variants, "variant", out.dropped_variants), out.variants]),
                   pa.concat_tables([_drop(old.clusters, "cluster_id", out.dropped_clusters), out.clusters]),
+                  pa.concat_tables([_drop(old.outlets, "cluster_id", out.dropped_clusters), out.outlets]),
                   read=old.read, updates=out.updates.num_rows)
 
 

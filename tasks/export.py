@@ -73,17 +73,17 @@ def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[st
     added = read_parts(staging_paths(normalised, "mentions_path"), ENTITY_MENTIONS, columns)
     incremental = run.previous is not None and run.refresh_reason is None
 
-    def previous(name: str, column: str, values: set, schema: pa.Schema, names: list[str] | None = None) -> pa.Table:
+    def earlier(name: str, column: str, values: set, schema: pa.Schema, names: list[str] | None = None) -> pa.Table:
         names = names or schema.names
         if incremental and values:
             return run.previous.lookup(name, column, values, names)
         return pa.schema([schema.field(c) for c in names]).empty_table()
 
-    removed_rows = previous("entity_mentions", "article_id", removed, ENTITY_MENTIONS, columns)
+    removed_rows = earlier("entity_mentions", "article_id", removed, ENTITY_MENTIONS, columns)
     touched = set(added.column("entity_id").to_pylist()) | set(removed_rows.column("entity_id").to_pylist())
     config = run.config.entities
-    entities, surfaces = update_entities(previous("entities", "entity_id", touched, ENTITIES),
-                                         previous("_state/entity_surfaces", "entity_id", touched, ENTITY_SURFACES),
+    entities, surfaces = update_entities(earlier("entities", "entity_id", touched, ENTITIES),
+                                         earlier("_state/entity_surfaces", "entity_id", touched, ENTITY_SURFACES),
                                          added, removed_rows, load_knowledge_base(config.kb_files, config.min_city_population))
     return entities, surfaces, touched
 
@@ -105,6 +105,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
         builder.carry_over("_state/quote_keys", {"variant": quoted.dropped_key_variants})
         builder.carry_over("_state/quote_variants", {"variant": quoted.dropped_variants})
         builder.carry_over("quote_clusters", {"cluster_id": quoted.dropped_clusters})
+        builder.carry_over("_state/quote_cluster_outlets", {"cluster_id": quoted.dropped_clusters})
     failpoint("export.carried_over")
     final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
                         lambda tag: builder.part_path("articles", tag))
@@ -118,6 +119,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     builder.write("_state/quote_keys", quoted.new_keys, "new")
     builder.write("_state/quote_variants", quoted.variants, "new")
     builder.write("quote_clusters", quoted.clusters, "new")
+    builder.write("_state/quote_cluster_outlets", quoted.outlets, "new")
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")

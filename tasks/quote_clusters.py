@@ -54,7 +54,7 @@ from rapidfuzz import fuzz
 
 from tasks.arrays import distinct
 from tasks.config import QuoteConfig
-from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, VARIANT_FEATURES
+from tasks.schemas import QUOTE_CLUSTER_OUTLETS, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, VARIANT_FEATURES
 
 ASSIGNMENTS = pa.schema([pa.field("quote_id", pa.string(), nullable=False),
                          pa.field("cluster_id", pa.string(), nullable=False)])
@@ -66,15 +66,9 @@ _STOPWORDS = frozenset(
      "above", "across", "after", "against", "along", "amid", "among", "around", "before", "behind", "below", "beneath",
      "beside", "between", "beyond", "concerning", "despite", "during", "except", "including", "regarding", "since",
      "through", "throughout", "toward", "towards", "under", "until", "upon", "via", "within", "without"])
-_TOKEN = re.compile(r"[^\W_]+")
 _TOKEN_OR_STOP = re.compile(r"[^\W_]+|[.!?;:]")
 _TEMPLATE_SHARE = 0.8  # of the shorter quote's plain words recurring in the longer: the same sentence
 _POSSESSIVE = re.compile(r"['’]s\b")
-
-
-def _words(text: str) -> list[str]:
-    """Lower-case words without punctuation, quote style or possessive endings."""
-    return _TOKEN.findall(_POSSESSIVE.sub("", text.casefold()))
 
 
 # Irregular past forms: reported speech shifts a direct quote's tense ("we understand" -> "he understood").
@@ -163,9 +157,10 @@ def _wording(text: str, speaker_entity_id: str | None) -> _Wording:
 
 def _near(a_days: Iterable[int | None], b_days: Iterable[int | None], config: QuoteConfig) -> bool:
     """Whether some copies of two quotes were published close enough, or one date is unknown."""
-    a_days, b_days = sorted(a_days, key=lambda d: -1 if d is None else d), sorted(b_days, key=lambda d: -1 if d is None else d)
-    if not a_days or not b_days or a_days[0] is None or b_days[0] is None:
+    a_days, b_days = list(a_days), list(b_days)
+    if not a_days or not b_days or None in a_days or None in b_days:
         return True
+    a_days, b_days = sorted(a_days), sorted(b_days)
     i = j = 0
     while i < len(a_days) and j < len(b_days):  # the closest two days of two sorted lists
         if abs(a_days[i] - b_days[j]) <= config.paraphrase_max_days:
@@ -295,35 +290,52 @@ def quote_days(quotes: pa.Table) -> pa.Array:
 
 
 # Variant rows one day per row, as `variant_rows` merges them.
-_LONG_VARIANTS = pa.schema([QUOTE_VARIANTS.field(c) for c in ("variant", "quote_id", "cluster_id", "text", "speaker_entity_id")]
-                           + [pa.field("day", pa.int32())])
+_LONG_VARIANTS = pa.schema([QUOTE_VARIANTS.field(c) for c in
+                            ("variant", "quote_id", "cluster_id", "text", "kind", "speaker_entity_id", "speaker_name")]
+                           + [pa.field("n", pa.int64()), pa.field("day", pa.int32())])
+
+
+def _best_first(table: pa.Table, group: str) -> pa.Table:
+    """Rows sorted by `group`, then best copy first: a direct quote before a reported one, the longest text,
+    the smallest quote_id."""
+    table = table.append_column("_indirect", pc.not_equal(table.column("kind"), "direct")) \
+        .append_column("_length", pc.utf8_length(table.column("text")))
+    return table.sort_by([(group, "ascending"), ("_indirect", "ascending"), ("_length", "descending"),
+                          ("quote_id", "ascending")]).drop_columns(["_indirect", "_length"])
 
 
 def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | None = None) -> pa.Table:
     """`QUOTE_VARIANTS` rows of clustered quotes (with `variant`, optional published_at), merged with existing
-    rows of the same variants: one row per variant, the copy with the smallest quote_id, the distinct days of
+    rows of the same variants: one row per variant, its best copy, its number of copies, the distinct days of
     all copies, and the smallest cluster id given (copies of a variant are always in one cluster). Features come
     from the existing rows or `features` (VARIANT_FEATURES), else from the text."""
+    n = quotes.num_rows
     parts = [pa.table({"variant": quotes.column("variant"), "quote_id": quotes.column("quote_id"),
-                       "cluster_id": quotes.column("cluster_id"), "text": quotes.column("text"),
-                       "speaker_entity_id": quotes.column("speaker_entity_id"), "day": quote_days(quotes)})]
-    for rows in existing:
-        days = rows.column("days")
-        parts.append(rows.select(_LONG_VARIANTS.names[:-1]).take(pc.list_parent_indices(days))
-                     .append_column("day", pc.list_flatten(days)))
+                       "cluster_id": quotes.column("cluster_id"), "text": quotes.column("text"), "kind": quotes.column("kind"),
+                       "speaker_entity_id": quotes.column("speaker_entity_id"),
+                       "speaker_name": quotes.column("speaker_name"), "n": pa.array(np.ones(n, np.int64)),
+                       "day": quote_days(quotes)})]
+    for rows in existing:  # one row per day (a row has at least one); its copies counted on the first
+        days = pa.chunked_array(rows.column("days")).combine_chunks() if rows.num_rows else rows.column("days")
+        parent = pc.list_parent_indices(days).to_numpy(zero_copy_only=False)
+        first = np.r_[True, parent[1:] != parent[:-1]] if len(parent) else np.zeros(0, bool)
+        copies = np.where(first, rows.column("n_quotes").to_numpy()[parent], 0)
+        parts.append(rows.select(_LONG_VARIANTS.names[:-2]).take(pa.array(parent))
+                     .append_column("n", pa.array(copies, pa.int64())).append_column("day", pc.list_flatten(days)))
     parts = [t.select(_LONG_VARIANTS.names).cast(_LONG_VARIANTS) for t in parts if t.num_rows]
     if not parts:
         return QUOTE_VARIANTS.empty_table()
-    table = pa.concat_tables(parts).sort_by([("variant", "ascending"), ("quote_id", "ascending")])
+    table = _best_first(pa.concat_tables(parts), "variant")
     firsts = table.take(_first_of_runs(table.column("variant")))
     grouped = table.group_by("variant", use_threads=False).aggregate([
-        ("day", "distinct", pc.CountOptions(mode="all")), ("cluster_id", "min")]).sort_by("variant")
-    days = pa.array([sorted(d, key=lambda x: -1 if x is None else x) for d in grouped.column("day_distinct").to_pylist()],
+        ("day", "distinct", pc.CountOptions(mode="all")), ("cluster_id", "min"), ("n", "sum")]).sort_by("variant")
+    days = pa.array([sorted(d, key=lambda x: (x is not None, x or 0)) for d in grouped.column("day_distinct").to_pylist()],
                     pa.list_(pa.int32()))
     known = [t.select(VARIANT_FEATURES.names) for t in (*existing, *([features] if features is not None else []))]
     found = _aligned_features(firsts.column("variant"), firsts.column("text"), firsts.column("speaker_entity_id"), known)
     return pa.table([firsts.column("variant"), grouped.column("cluster_id_min"), firsts.column("quote_id"),
-                     firsts.column("text"), firsts.column("speaker_entity_id"), days,
+                     firsts.column("text"), firsts.column("kind"), firsts.column("speaker_entity_id"),
+                     firsts.column("speaker_name"), pc.cast(grouped.column("n_sum"), pa.int32()), days,
                      *found.drop_columns(["variant"]).columns], schema=QUOTE_VARIANTS)
 
 
@@ -591,47 +603,85 @@ def assign_clusters(quotes: pa.Table, update: ClusterUpdate) -> pa.Table:
     return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
 
 
-def quote_cluster_rows(quotes: pa.Table, articles: pa.Table) -> pa.Table:
-    """One `quote_clusters` row per cluster: a representative text, the speaker, reach and dates.
+def _summaries(variants: pa.Table) -> pa.Table:
+    """Per cluster of `variants` (QUOTE_VARIANTS rows, all of each cluster's): the representative text (the best
+    copy of its most repeated variant), the speaker of most quotes (then the smallest id), and n_quotes."""
+    ranked = _best_first(variants.select(["cluster_id", "n_quotes", "quote_id", "text", "kind"])
+                         .append_column("_fewer", pc.negate(variants.column("n_quotes"))), "cluster_id")
+    ranked = ranked.sort_by([("cluster_id", "ascending"), ("_fewer", "ascending")])  # stable: the best copy order stays
+    best = ranked.take(_first_of_runs(ranked.column("cluster_id"))).select(["cluster_id", "text"])
+    known = variants.filter(pc.is_valid(variants.column("speaker_entity_id")))
+    speakers = known.group_by(["cluster_id", "speaker_entity_id", "speaker_name"], use_threads=False) \
+        .aggregate([("n_quotes", "sum")]).sort_by([("cluster_id", "ascending"), ("n_quotes_sum", "descending"),
+                                                    ("speaker_entity_id", "ascending"), ("speaker_name", "ascending")])
+    speakers = speakers.take(_first_of_runs(speakers.column("cluster_id"))).drop_columns(["n_quotes_sum"])
+    counts = variants.group_by("cluster_id", use_threads=False).aggregate([("n_quotes", "sum")])
+    return best.join(speakers, "cluster_id", use_threads=False).join(counts, "cluster_id", use_threads=False)
 
-    The representative is a copy of the cluster's most repeated variant, a direct quote before a reported one,
-    then the longest text, then the smallest quote_id; the speaker the most common known one. Outlets and
-    dates come from `articles` (article_id, outlet, published_at); articles without an outlet or date add
-    nothing to n_outlets, first_seen or last_seen.
-    """
-    quotes = quotes.filter(pc.is_valid(quotes.column("cluster_id")))
-    if not quotes.num_rows:
-        return QUOTE_CLUSTERS.empty_table()
+
+def _reach(members: pa.Table, articles: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Per cluster of `members` (cluster_id, article_id of quotes): distinct articles, first and last published_at;
+    and the distinct (cluster_id, outlet) rows. `articles`: article_id, outlet, published_at."""
     meta = articles.select(["article_id", "outlet", "published_at"])
     meta = meta.take(_first_of_runs(meta.sort_by("article_id").column("article_id"))) if meta.num_rows else meta
-    q = quotes.select(["cluster_id", "quote_id", "article_id", "text", "kind", "speaker_entity_id", "speaker_name",
-                       "variant"])
-    copies = q.group_by(["cluster_id", "variant"], use_threads=False).aggregate([("quote_id", "count")])
-    q = q.join(copies, ["cluster_id", "variant"], use_threads=False)
-    q = q.append_column("indirect", pc.not_equal(q.column("kind"), "direct")) \
-        .append_column("length", pc.utf8_length(q.column("text")))
-    best = q.sort_by([("cluster_id", "ascending"), ("quote_id_count", "descending"), ("indirect", "ascending"),
-                      ("length", "descending"), ("quote_id", "ascending")])
-    best = best.take(_first_of_runs(best.column("cluster_id")))
-    known = q.filter(pc.is_valid(q.column("speaker_entity_id")))
-    speakers = known.group_by(["cluster_id", "speaker_entity_id", "speaker_name"], use_threads=False) \
-        .aggregate([("quote_id", "count", pc.CountOptions(mode="all"))])
-    speakers = speakers.rename_columns(["cluster_id", "speaker_entity_id", "speaker_name", "n"])
-    speakers = speakers.sort_by([("cluster_id", "ascending"), ("n", "descending"), ("speaker_entity_id", "ascending"),
-                                 ("speaker_name", "ascending")])
-    speakers = speakers.take(_first_of_runs(speakers.column("cluster_id"))).drop_columns(["n"])
-    per_article = q.group_by(["cluster_id", "article_id"], use_threads=False).aggregate([("quote_id", "count")])
-    per_article = per_article.join(meta, "article_id", use_threads=False)
-    reach = per_article.group_by("cluster_id", use_threads=False).aggregate([
-        ("quote_id_count", "sum"), ("article_id", "count"), ("outlet", "count_distinct", pc.CountOptions(mode="only_valid")),
-        ("published_at", "min"), ("published_at", "max")])
-    rows = best.select(["cluster_id", "text"]).join(speakers, "cluster_id", use_threads=False) \
-        .join(reach, "cluster_id", use_threads=False).sort_by("cluster_id")
+    pairs = members.select(["cluster_id", "article_id"]).group_by(["cluster_id", "article_id"], use_threads=False) \
+        .aggregate([]).join(meta, "article_id", use_threads=False)
+    reach = pairs.group_by("cluster_id", use_threads=False).aggregate([
+        ("article_id", "count"), ("published_at", "min"), ("published_at", "max")])
+    reach = reach.rename_columns(["cluster_id", "n_articles", "first_seen", "last_seen"])
+    outlets = pairs.filter(pc.is_valid(pairs.column("outlet"))).group_by(["cluster_id", "outlet"], use_threads=False) \
+        .aggregate([])
+    return reach, outlets.select(QUOTE_CLUSTER_OUTLETS.names).cast(QUOTE_CLUSTER_OUTLETS)
+
+
+def _cluster_table(summaries: pa.Table, reach: pa.Table, outlets: pa.Table) -> pa.Table:
+    n_outlets = outlets.group_by("cluster_id", use_threads=False).aggregate([("outlet", "count")])
+    rows = summaries.join(reach, "cluster_id", use_threads=False).join(n_outlets, "cluster_id", use_threads=False) \
+        .sort_by("cluster_id")
     return pa.table({
         "cluster_id": rows.column("cluster_id"), "text": rows.column("text"),
         "speaker_entity_id": rows.column("speaker_entity_id"), "speaker_name": rows.column("speaker_name"),
-        "n_quotes": pc.cast(rows.column("quote_id_count_sum"), pa.int32()),
-        "n_articles": pc.cast(rows.column("article_id_count"), pa.int32()),
-        "n_outlets": pc.cast(rows.column("outlet_count_distinct"), pa.int32()),
-        "first_seen": rows.column("published_at_min"), "last_seen": rows.column("published_at_max"),
+        "n_quotes": pc.cast(rows.column("n_quotes_sum"), pa.int32()),
+        "n_articles": pc.cast(pc.coalesce(rows.column("n_articles"), 0), pa.int32()),
+        "n_outlets": pc.cast(pc.coalesce(rows.column("outlet_count"), 0), pa.int32()),
+        "first_seen": pc.cast(rows.column("first_seen"), QUOTE_CLUSTERS.field("first_seen").type),
+        "last_seen": pc.cast(rows.column("last_seen"), QUOTE_CLUSTERS.field("last_seen").type),
     }, schema=QUOTE_CLUSTERS)
+
+
+def quote_cluster_rows(variants: pa.Table, members: pa.Table, articles: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """`quote_clusters` rows of the clusters of `variants`, and their outlets (QUOTE_CLUSTER_OUTLETS rows).
+
+    Args:
+        variants: QUOTE_VARIANTS rows of every variant of the clusters.
+        members: cluster_id and article_id of every quote of the clusters.
+        articles: article_id, outlet, published_at of their articles; articles without an outlet or date add
+            nothing to n_outlets, first_seen or last_seen.
+    """
+    if not variants.num_rows:
+        return QUOTE_CLUSTERS.empty_table(), QUOTE_CLUSTER_OUTLETS.empty_table()
+    reach, outlets = _reach(members, articles)
+    return _cluster_table(_summaries(variants), reach, outlets), outlets
+
+
+def grown_cluster_rows(variants: pa.Table, old_rows: pa.Table, old_outlets: pa.Table, new_members: pa.Table,
+                       articles: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """`quote_clusters` rows and outlets of clusters that only gained quotes (no member left or moved), from their
+    previous rows and outlets and the new members alone (none of whose articles was in the cluster before).
+
+    Args:
+        variants: QUOTE_VARIANTS rows of every variant of the clusters, updated.
+        old_rows, old_outlets: the clusters' previous `quote_clusters` and outlet rows (none for a new cluster).
+        new_members: cluster_id and article_id of the new quotes.
+        articles: article_id, outlet, published_at of the new quotes' articles.
+    """
+    if not variants.num_rows:
+        return QUOTE_CLUSTERS.empty_table(), QUOTE_CLUSTER_OUTLETS.empty_table()
+    reach, outlets = _reach(new_members, articles)
+    old = old_rows.select(["cluster_id", "n_articles", "first_seen", "last_seen"])
+    reach = pa.concat_tables([old.cast(reach.schema), reach]).group_by("cluster_id", use_threads=False).aggregate([
+        ("n_articles", "sum"), ("first_seen", "min"), ("last_seen", "max")])
+    reach = reach.rename_columns(["cluster_id", "n_articles", "first_seen", "last_seen"])
+    outlets = pa.concat_tables([old_outlets.cast(QUOTE_CLUSTER_OUTLETS), outlets]) \
+        .group_by(["cluster_id", "outlet"], use_threads=False).aggregate([]).select(QUOTE_CLUSTER_OUTLETS.names)
+    return _cluster_table(_summaries(variants), reach, outlets), outlets.cast(QUOTE_CLUSTER_OUTLETS)

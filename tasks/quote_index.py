@@ -19,11 +19,38 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.config import QuoteConfig
-from tasks.quote_clusters import assign_clusters, cluster_quotes, quote_cluster_rows, quote_days, variant_rows
-from tasks.schemas import ARTICLES, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, UTC_TS, VARIANT_FEATURES
+from tasks.quote_clusters import (
+    assign_clusters,
+    cluster_quotes,
+    grown_cluster_rows,
+    quote_cluster_rows,
+    quote_days,
+    variant_rows,
+)
+from tasks.schemas import (
+    ARTICLES,
+    QUOTE_CLUSTER_OUTLETS,
+    QUOTE_CLUSTERS,
+    QUOTE_KEYS,
+    QUOTE_VARIANTS,
+    QUOTES,
+    UTC_TS,
+    VARIANT_FEATURES,
+)
 
 # Look-ups into the previous snapshot: (column, values) -> matching rows.
 Lookup = Callable[[str, Iterable], pa.Table]
+
+
+@dataclass
+class OldTables:
+    """Look-ups into the previous snapshot's quotes dataset, quote_clusters and the stage's state."""
+
+    quotes: Lookup  # quotes
+    keys: Lookup  # _state/quote_keys
+    variants: Lookup  # _state/quote_variants
+    clusters: Lookup  # quote_clusters
+    outlets: Lookup  # _state/quote_cluster_outlets
 ARTICLE_META = pa.schema([ARTICLES.field(c) for c in ("article_id", "outlet", "published_at")])
 # Quotes with their article's publication date, which the translation rule's date window reads.
 DATED_QUOTES = QUOTES.append(pa.field("published_at", UTC_TS))
@@ -41,7 +68,8 @@ class QuoteOutcome:
     variants: pa.Table  # QUOTE_VARIANTS rows replacing `dropped_variants`
     dropped_variants: set[int]
     clusters: pa.Table  # QUOTE_CLUSTERS rows of every touched cluster
-    dropped_clusters: set[str]  # old quote_clusters rows to drop (replaced by `clusters` or gone)
+    outlets: pa.Table  # QUOTE_CLUSTER_OUTLETS rows of every touched cluster
+    dropped_clusters: set[str]  # old quote_clusters and outlet rows to drop (replaced or gone)
     new_clusters: set[str]  # clusters that did not exist before
     grown_clusters: set[str]  # existing clusters that gained new quotes
 
@@ -87,8 +115,7 @@ class _ArticleMeta:
 
 
 def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Table, removed_articles: set[str],
-                  old_quotes: Lookup, old_keys: Lookup, old_variants: Lookup, articles: Callable[[set[str]], pa.Table],
-                  config: QuoteConfig) -> QuoteOutcome:
+                  old: OldTables, articles: Callable[[set[str]], pa.Table], config: QuoteConfig) -> QuoteOutcome:
     """Cluster new quotes against the corpus and repair clusters that lost members.
 
     Args:
@@ -96,9 +123,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         new_keys: QUOTE_KEYS rows of the new quotes' variants (repeats allowed).
         new_features: VARIANT_FEATURES rows of the new quotes' variants (repeats allowed).
         removed_articles: ids of articles deleted or replaced by this run.
-        old_quotes: look-up into the previous `quotes` dataset.
-        old_keys: look-up into the previous `_state/quote_keys`.
-        old_variants: look-up into the previous `_state/quote_variants`.
+        old: look-ups into the previous snapshot.
         articles: article_id, outlet, published_at of the given articles, old or new.
         config: clustering thresholds.
     """
@@ -106,15 +131,15 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     no_keys = QUOTE_KEYS.empty_table()
 
     # 1. Quotes leaving, and the survivors of their clusters re-clustered among themselves.
-    removed = old_quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
+    removed = old.quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
     removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
-    survivors = meta.dated(_without(old_quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
+    survivors = meta.dated(_without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
         else DATED_QUOTES.empty_table()
     survivor_cluster = dict(zip(survivors.column("quote_id").to_pylist(), survivors.column("cluster_id").to_pylist()))
-    hit_rows = old_variants("cluster_id", hit) if hit else QUOTE_VARIANTS.empty_table()
+    hit_rows = old.variants("cluster_id", hit) if hit else QUOTE_VARIANTS.empty_table()
     hit_features = hit_rows.select(VARIANT_FEATURES.names)
     if survivors.num_rows:
-        survivor_keys = old_keys("variant", _values(survivors, "variant"))
+        survivor_keys = old.keys("variant", _values(survivors, "variant"))
         survivors = assign_clusters(survivors, cluster_quotes(survivors, survivor_keys, QUOTE_VARIANTS.empty_table(),
                                                               no_keys, config, hit_features))
     hit_variants = _values(hit_rows, "variant")
@@ -125,7 +150,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         """The state rows of variants once the removals are applied."""
         if not variants:
             return QUOTE_VARIANTS.empty_table()
-        return pa.concat_tables([old_variants("variant", variants - hit_variants), _only(repaired, "variant", variants)])
+        return pa.concat_tables([old.variants("variant", variants - hit_variants), _only(repaired, "variant", variants)])
 
     # 2. New quotes against the variants sharing a key with them. A known variant copied on days it has
     # already been seen on adds nothing to compare: it only joins its cluster.
@@ -140,7 +165,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         new_days.setdefault(v, set()).add(day)
     active = {v for v, days in new_days.items() if not days <= known_days.get(v, set())}
     active_keys = _only(new_keys, "variant", active)
-    candidate_keys = _without(old_keys("key", _values(active_keys, "key")), "variant", gone_variants) \
+    candidate_keys = _without(old.keys("key", _values(active_keys, "key")), "variant", gone_variants) \
         if active_keys.num_rows else no_keys
     related = pa.concat_tables([known, current(_values(candidate_keys, "variant") - new_variants)])
     update = cluster_quotes(new_quotes, active_keys, related, candidate_keys, config, new_features)
@@ -148,7 +173,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
 
     # 3. Clusters merged by a new quote: every member moves to the merged id.
     renamed = _values(update.renames, "cluster_id")
-    members = _without(old_quotes("cluster_id", renamed - hit), "quote_id", removed_ids) if renamed - hit \
+    members = _without(old.quotes("cluster_id", renamed - hit), "quote_id", removed_ids) if renamed - hit \
         else QUOTES.empty_table()
     before = survivor_cluster | dict(zip(members.column("quote_id").to_pylist(), members.column("cluster_id").to_pylist()))
     working = assign_clusters(pa.concat_tables([survivors.select(QUOTES.names), members.select(QUOTES.names)]), update)
@@ -157,23 +182,37 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     updates = working.filter(changed).select(["quote_id", "cluster_id"])
 
     # 4. State rows of every variant whose cluster or days changed.
-    renamed_rows = old_variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
+    renamed_rows = old.variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
     touched_rows = _renamed(pa.concat_tables([known, _without(repaired, "variant", new_variants),
                                               _without(renamed_rows, "variant", new_variants)]), update.renames)
     variants = variant_rows(clustered, touched_rows, features=new_features)
 
-    # 5. Rows of the clusters that changed, from all their members.
+    # 5. Rows of the clusters that changed. One that only gained new quotes is updated from its previous row
+    # and outlets; one that lost, split or merged is summarised from all its members.
     final = _values(clustered, "cluster_id") | _values(working, "cluster_id")
-    old_members = old_quotes("cluster_id", final - hit) if final - hit else QUOTES.empty_table()
-    everyone = pa.concat_tables([_without(old_members, "quote_id", removed_ids | _values(working, "quote_id")),
-                                 working, clustered.select(QUOTES.names)])
-    clusters = quote_cluster_rows(_only(everyone, "cluster_id", final), meta.table(_values(everyone, "article_id")))
-    existed = hit | renamed | _values(old_members, "cluster_id")
+    rebuilt = final & (_values(working, "cluster_id") | hit)  # a hit cluster's name may come back with new quotes
+    grown = final - rebuilt
+    others = old.variants("cluster_id", final - hit) if final - hit else QUOTE_VARIANTS.empty_table()
+    cluster_variants = pa.concat_tables([_without(others, "variant", _values(variants, "variant") | hit_variants), variants])
+    old_members = old.quotes("cluster_id", rebuilt - hit) if rebuilt - hit else QUOTES.empty_table()
+    members = pa.concat_tables([_without(old_members, "quote_id", removed_ids | _values(working, "quote_id")).select(QUOTES.names),
+                                working, clustered.select(QUOTES.names)])
+    members = _only(members, "cluster_id", rebuilt)
+    rebuilt_rows, rebuilt_outlets = quote_cluster_rows(_only(cluster_variants, "cluster_id", rebuilt), members,
+                                                       meta.table(_values(members, "article_id")))
+    grown_new = _only(clustered, "cluster_id", grown)
+    previous = old.clusters("cluster_id", grown) if grown else QUOTE_CLUSTERS.empty_table()
+    grown_rows, grown_outlets = grown_cluster_rows(
+        _only(cluster_variants, "cluster_id", grown), previous,
+        old.outlets("cluster_id", grown) if grown else QUOTE_CLUSTER_OUTLETS.empty_table(), grown_new,
+        meta.table(_values(grown_new, "article_id")))
+    existed = hit | renamed | _values(old_members, "cluster_id") | _values(previous, "cluster_id")
     return QuoteOutcome(
         new_quotes=clustered.select(QUOTES.names).cast(QUOTES), updates=updates, removed_quote_ids=removed_ids,
         new_keys=_without(new_keys, "variant", _values(known, "variant")), dropped_key_variants=gone_variants,
         variants=variants, dropped_variants=hit_variants | _values(variants, "variant"),
-        clusters=clusters.cast(QUOTE_CLUSTERS), dropped_clusters=hit | renamed | final,
+        clusters=pa.concat_tables([rebuilt_rows, grown_rows]).cast(QUOTE_CLUSTERS),
+        outlets=pa.concat_tables([rebuilt_outlets, grown_outlets]), dropped_clusters=hit | renamed | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
     )
 

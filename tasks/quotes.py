@@ -64,7 +64,7 @@ _BACKWARD_TAIL = re.compile(r"^\s*(?:[.,;!?…]|$|(?:during|in|at|on|after|befor
 _TRAILING_SOURCE = re.compile(r",\s+(?:(?:[A-Z][\w.’'-]*|the|a)\s+){0,4}(?:reported|said|says|wrote|cited|quoted)"
                               r"[^,]*$|,\s+(?:hailing|citing|referring|adding|noting|according)\b.*$", re.DOTALL)
 # "X said A, but praised B": a past verb with no subject of its own after a clause is the speaker's next act.
-_NARRATION = re.compile(r",\s+(?:but|and)\s+(?:also\s+)?[a-z]+ed\b.*$", re.DOTALL)
+_NARRATION = re.compile(r",\s+(?:but|and)\s+(?:also\s+)?[a-z]+(?<!e)ed\b.*$", re.DOTALL)  # "exceed" is not past
 _WORD = re.compile(r"\w[\w’'-]*")
 _DATELINE = re.compile(r"[A-Z][^.!?\n]{0,40}?\([^)\n]{1,30}\)\s*[—–-]+\s*")
 _TITLES_ONLY = re.compile(r"\s*(?:(?:[A-Z][\w’'.-]*|the)\s+){0,5}")  # ", Chinese President Xi said"

@@ -172,13 +172,26 @@ QUOTE_VARIANTS = pa.schema(
         pa.field("cluster_id", pa.string(), nullable=False),
         pa.field("quote_id", pa.string(), nullable=False),
         pa.field("text", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
         pa.field("speaker_entity_id", pa.string()),
+        pa.field("speaker_name", pa.string()),
+        pa.field("n_quotes", pa.int32(), nullable=False),
         pa.field("days", pa.list_(pa.int32()), nullable=False),
         *[f for f in VARIANT_FEATURES if f.name != "variant"],
     ],
-    metadata={"description": "One row per variant: its cluster, the text of its copy with the smallest quote_id, the "
-                             "distinct publication days of its copies (days since 1970; a null day for a copy of unknown "
-                             "date), and its features (VARIANT_FEATURES)."},
+    metadata={"description": "One row per variant: its cluster, its best copy (a direct quote before a reported one, "
+                             "then the longest text, then the smallest quote_id), how many copies it has, the distinct "
+                             "publication days of its copies (days since 1970; a null day for a copy of unknown date), "
+                             "and its features (VARIANT_FEATURES)."},
+)
+
+QUOTE_CLUSTER_OUTLETS = pa.schema(
+    [
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("outlet", pa.string(), nullable=False),
+    ],
+    metadata={"description": "One row per quote cluster and outlet carrying it, so a cluster that only grows is "
+                             "updated without reading its members."},
 )
 
 # Parse output handed from the parse pass to the normalise pass; never exported.
@@ -266,7 +279,8 @@ DATASETS: dict[str, pa.Schema] = {
 STATE_TABLES: dict[str, pa.Schema] = {
     "_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE, "_state/minhash": MINHASH_INDEX,
     "_state/near_edges": NEAR_EDGES, "_state/segments": PASSAGE_STATE, "_state/quote_keys": QUOTE_KEYS,
-    "_state/quote_variants": QUOTE_VARIANTS, "_state/entity_surfaces": ENTITY_SURFACES,
+    "_state/quote_variants": QUOTE_VARIANTS,
+    "_state/quote_cluster_outlets": QUOTE_CLUSTER_OUTLETS, "_state/entity_surfaces": ENTITY_SURFACES,
 }
 ALL_TABLES: dict[str, pa.Schema] = {**DATASETS, **STATE_TABLES}
 

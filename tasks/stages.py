@@ -47,7 +47,7 @@ from tasks.export import commit_snapshot, first_ingested, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
-from tasks.quote_index import ARTICLE_META, QuoteOutcome, update_quotes
+from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, update_quotes
 from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import (
     duplicates_markdown,
@@ -63,6 +63,8 @@ from tasks.schemas import (
     MINHASH_INDEX,
     PARAGRAPH_STATE,
     PASSAGE_STATE,
+    QUOTE_CLUSTER_OUTLETS,
+    QUOTE_CLUSTERS,
     QUOTE_KEYS,
     QUOTE_VARIANTS,
     QUOTES,
@@ -289,8 +291,11 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
                             read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
                             read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES), deduped.removed_articles,
-                            _lookup(run, "quotes", QUOTES), _lookup(run, "_state/quote_keys", QUOTE_KEYS),
-                            _lookup(run, "_state/quote_variants", QUOTE_VARIANTS), articles, run.config.quotes)
+                            OldTables(_lookup(run, "quotes", QUOTES), _lookup(run, "_state/quote_keys", QUOTE_KEYS),
+                                      _lookup(run, "_state/quote_variants", QUOTE_VARIANTS),
+                                      _lookup(run, "quote_clusters", QUOTE_CLUSTERS),
+                                      _lookup(run, "_state/quote_cluster_outlets", QUOTE_CLUSTER_OUTLETS)),
+                            articles, run.config.quotes)
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))

@@ -259,8 +259,10 @@ def test_quote_cluster_rows():
     day = lambda d: datetime(2022, 9, d, tzinfo=UTC)
     articles = pa.table({"article_id": ["a", "b", "c"], "outlet": ["RT", "RT", None],
                          "published_at": pa.array([day(15), day(16), None], pa.timestamp("us", tz="UTC"))})
-    rows = {r["cluster_id"]: r for r in quote_cluster_rows(quotes, articles).to_pylist()}
-    assert quote_cluster_rows(quotes, articles).schema == QUOTE_CLUSTERS
+    table, outlets = quote_cluster_rows(variant_rows(quotes), quotes, articles)
+    rows = {r["cluster_id"]: r for r in table.to_pylist()}
+    assert table.schema == QUOTE_CLUSTERS
+    assert sorted(outlets.to_pylist(), key=str) == [{"cluster_id": "a-1", "outlet": "RT"}]
     assert rows["a-1"] == {"cluster_id": "a-1", "text": UNIPOLAR_A, "speaker_entity_id": "Q7747",
                            "speaker_name": "Vladimir Putin", "n_quotes": 3, "n_articles": 3, "n_outlets": 1,
                            "first_seen": day(15), "last_seen": day(16)}
