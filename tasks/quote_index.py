@@ -115,7 +115,8 @@ class _ArticleMeta:
 
 
 def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Table, removed_articles: set[str],
-                  old: OldTables, articles: Callable[[set[str]], pa.Table], config: QuoteConfig) -> QuoteOutcome:
+                  old: OldTables, articles: Callable[[set[str]], pa.Table], config: QuoteConfig,
+                  articles_before: Callable[[set[str]], pa.Table] | None = None) -> QuoteOutcome:
     """Cluster new quotes against the corpus and repair clusters that lost members.
 
     Args:
@@ -126,12 +127,18 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         old: look-ups into the previous snapshot.
         articles: article_id, outlet, published_at of the given articles, old or new.
         config: clustering thresholds.
+        articles_before: the same as the previous snapshot has them. A quote of a reprocessed article that comes
+            back unchanged (same id, text, speaker, article outlet and date) then keeps its cluster untouched.
     """
     meta = _ArticleMeta(articles)
     no_keys = QUOTE_KEYS.empty_table()
 
-    # 1. Quotes leaving, and the survivors of their clusters re-clustered among themselves.
+    # 1. Quotes leaving, and the survivors of their clusters re-clustered among themselves. Unchanged quotes of
+    # reprocessed articles neither leave nor come: they are written again with their (final) cluster.
     removed = old.quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
+    unchanged = _unchanged(removed, new_quotes, articles_before, articles) if articles_before else set()
+    carried, removed = _only(removed, "quote_id", unchanged), _without(removed, "quote_id", unchanged)
+    new_quotes = _without(new_quotes, "quote_id", unchanged)
     removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
     survivors = meta.dated(_without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
         else DATED_QUOTES.empty_table()
@@ -179,7 +186,11 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     working = assign_clusters(pa.concat_tables([survivors.select(QUOTES.names), members.select(QUOTES.names)]), update)
     changed = pc.invert(pc.equal(working.column("cluster_id"),
                                  pa.array([before[q] for q in working.column("quote_id").to_pylist()], pa.string())))
-    updates = working.filter(changed).select(["quote_id", "cluster_id"])
+    updates = _without(working.filter(changed).select(["quote_id", "cluster_id"]), "quote_id", unchanged)
+    moved = dict(zip(working.column("quote_id").to_pylist(), working.column("cluster_id").to_pylist()))
+    carried = carried.set_column(carried.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), pa.array(
+        [moved.get(q, c) for q, c in zip(carried.column("quote_id").to_pylist(), carried.column("cluster_id").to_pylist())],
+        pa.string()))
 
     # 4. State rows of every variant whose cluster or days changed.
     renamed_rows = old.variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
@@ -208,13 +219,38 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         meta.table(_values(grown_new, "article_id")))
     existed = hit | renamed | _values(old_members, "cluster_id") | _values(previous, "cluster_id")
     return QuoteOutcome(
-        new_quotes=clustered.select(QUOTES.names).cast(QUOTES), updates=updates, removed_quote_ids=removed_ids,
-        new_keys=_without(new_keys, "variant", _values(known, "variant")), dropped_key_variants=gone_variants,
+        new_quotes=pa.concat_tables([clustered.select(QUOTES.names).cast(QUOTES), carried.select(QUOTES.names).cast(QUOTES)]),
+        updates=updates, removed_quote_ids=removed_ids,
+        new_keys=_without(new_keys, "variant", _values(known, "variant") | _values(carried, "variant")),
+        dropped_key_variants=gone_variants,
         variants=variants, dropped_variants=hit_variants | _values(variants, "variant"),
         clusters=pa.concat_tables([rebuilt_rows, grown_rows]).cast(QUOTE_CLUSTERS),
         outlets=pa.concat_tables([rebuilt_outlets, grown_outlets]), dropped_clusters=hit | renamed | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
     )
+
+
+def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa.Table],
+               now: Callable[[set[str]], pa.Table]) -> set[str]:
+    """Ids of removed quotes that come back identical, in an article whose outlet and date did not change."""
+    if not removed.num_rows or not new.num_rows:
+        return set()
+    ids = _values(removed, "article_id") & _values(new, "article_id")
+
+    def meta(lookup: Callable[[set[str]], pa.Table]) -> dict:
+        table = _only(lookup(ids), "article_id", ids)
+        return dict(zip(table.column("article_id").to_pylist(), zip(table.column("outlet").to_pylist(),
+                                                                    table.column("published_at").to_pylist())))
+
+    then, current = meta(before), meta(now)
+    same_articles = {a for a, m in then.items() if current.get(a) == m}
+    columns = [c for c in QUOTES.names if c != "cluster_id"]
+
+    def rows(table: pa.Table) -> dict:
+        return dict(zip(table.column("quote_id").to_pylist(), zip(*(table.column(c).to_pylist() for c in columns))))
+
+    was, comes = rows(removed), rows(_only(new, "article_id", same_articles))
+    return {q for q, row in comes.items() if was.get(q) == row}
 
 
 def _renamed(rows: pa.Table, renames: pa.Table) -> pa.Table:

@@ -295,7 +295,7 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
                                       _lookup(run, "_state/quote_variants", QUOTE_VARIANTS),
                                       _lookup(run, "quote_clusters", QUOTE_CLUSTERS),
                                       _lookup(run, "_state/quote_cluster_outlets", QUOTE_CLUSTER_OUTLETS)),
-                            articles, run.config.quotes)
+                            articles, run.config.quotes, lambda ids: old_articles("article_id", ids))
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))

@@ -60,7 +60,8 @@ class Store:
         outcome = update_quotes(keyed.quotes, keyed.keys, keyed.features, removed,
                                 OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets"))),
                                 lambda ids: pa.Table.from_pylist([metas[i] for i in ids if i in metas], schema=ARTICLE_META),
-                                CONFIG)
+                                CONFIG, lambda ids: pa.Table.from_pylist([self.articles[i] for i in ids if i in self.articles],
+                                                                         schema=ARTICLE_META))
         quotes = _drop(self.quotes, "article_id", removed)
         if outcome.updates.num_rows:
             quotes = apply_updates(quotes, outcome.updates, "quote_id")
@@ -118,7 +119,11 @@ def test_runs_that_add_change_and_delete_equal_one_run_over_the_final_corpus(see
         changed = set(rng.sample(sorted(live), min(len(live), rng.randint(0, 4))))
         deleted = set(rng.sample(sorted(set(live) - changed), min(len(live) - len(changed), rng.randint(0, 3))))
         batch = {a: _article(rng, a, texts) for a in [*added, *sorted(changed)]}
-        incremental.run(batch, changed | deleted)
+        # reprocessed articles (an outlet's boilerplate changed): the same quotes, some in a re-dated article
+        for a in rng.sample(sorted(set(live) - changed - deleted), min(len(live) - len(changed | deleted), rng.randint(0, 4))):
+            meta, quotes = live[a]
+            batch[a] = ({**meta, "published_at": DAY0 + timedelta(days=1)} if rng.random() < 0.3 else meta, quotes)
+        incremental.run(batch, set(batch) - set(added) | deleted)
         live = {a: v for a, v in live.items() if a not in deleted} | batch
     everything = Store()
     everything.run(live, set())
