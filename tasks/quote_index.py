@@ -146,9 +146,14 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     hit_rows = old.variants("cluster_id", hit) if hit else QUOTE_VARIANTS.empty_table()
     hit_features = hit_rows.select(VARIANT_FEATURES.names)
     if survivors.num_rows:
-        survivor_keys = old.keys("variant", _values(survivors, "variant"))
-        survivors = assign_clusters(survivors, cluster_quotes(survivors, survivor_keys, QUOTE_VARIANTS.empty_table(),
-                                                              no_keys, config, hit_features))
+        # Only a cluster that lost a variant, or a day of one, can fall apart; the others keep their shape and
+        # are named again by their smallest remaining quote_id.
+        reshaped = _reshaped(hit_rows, variant_rows(survivors, features=hit_features))
+        redo = _only(survivors, "cluster_id", reshaped)
+        if redo.num_rows:
+            redo = assign_clusters(redo, cluster_quotes(redo, old.keys("variant", _values(redo, "variant")),
+                                                        QUOTE_VARIANTS.empty_table(), no_keys, config, hit_features))
+        survivors = pa.concat_tables([redo, _named_by_smallest(_without(survivors, "cluster_id", reshaped))])
     hit_variants = _values(hit_rows, "variant")
     repaired = variant_rows(survivors, features=hit_features)
     gone_variants = hit_variants - _values(repaired, "variant")
@@ -228,6 +233,23 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         outlets=pa.concat_tables([rebuilt_outlets, grown_outlets]), dropped_clusters=hit | renamed | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
     )
+
+
+def _reshaped(before: pa.Table, after: pa.Table) -> set[str]:
+    """Clusters of `before` (QUOTE_VARIANTS rows) with a variant missing from `after`, or with fewer days there."""
+    days = dict(zip(after.column("variant").to_pylist(), map(frozenset, after.column("days").to_pylist())))
+    return {c for v, c, d in zip(*(before.column(n).to_pylist() for n in ("variant", "cluster_id", "days")))
+            if days.get(v) != frozenset(d)}
+
+
+def _named_by_smallest(quotes: pa.Table) -> pa.Table:
+    """Quotes with each cluster named by its smallest quote_id."""
+    if not quotes.num_rows:
+        return quotes
+    smallest = quotes.group_by("cluster_id", use_threads=False).aggregate([("quote_id", "min")])
+    name = dict(zip(smallest.column("cluster_id").to_pylist(), smallest.column("quote_id_min").to_pylist()))
+    column = pa.array([name[c] for c in quotes.column("cluster_id").to_pylist()], pa.string())
+    return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
 
 
 def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa.Table],
