@@ -141,7 +141,9 @@ class PipelineConfig(BaseModel):
 
 def knowledge_fingerprint(config: EntityConfig) -> str:
     """Hash of the knowledge-base files: editing one makes the next run re-tag every article."""
-    from tasks.knowledge import CURATED  # deferred: the knowledge module imports this one
+    from tasks.knowledge import (
+        CURATED,  # deferred: the knowledge module imports this one
+    )
 
     digest = hashlib.sha256()
     for path in (CURATED, *map(Path, config.kb_files)):

@@ -21,7 +21,14 @@ from tasks.normalise import NormaliseResult
 from tasks.passages import PassageOutcome
 from tasks.quote_index import QuoteOutcome
 from tasks.run import Run
-from tasks.schemas import DATASETS, ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES, FILES_STATE, PARAGRAPH_STATE
+from tasks.schemas import (
+    DATASETS,
+    ENTITIES,
+    ENTITY_MENTIONS,
+    ENTITY_SURFACES,
+    FILES_STATE,
+    PARAGRAPH_STATE,
+)
 from tasks.storage import Snapshot, apply_updates
 
 

@@ -1,32 +1,7 @@
 """Quote clusters: the quotes of one remark across articles, exact copies, fragments and translations.
 
-A quote's keys are fixed by its own text, never by the rest of the corpus: the hash of its
-normalised wording, and for a known speaker the `sketch_size` smallest hashes of its consecutive
-content-word pairs scoped by the speaker (a bottom-k sketch). Content words are the words but stopwords
-(prepositions included), stemmed for plurals and irregular past forms, as reported speech shifts the tense
-("we understand" / "he understood"). Quotes sharing a key are candidates; the rules of `same_remark` confirm them:
-
-- exact: the same words once case, quote style and punctuation are ignored;
-- fragment: the shorter (at least `fragment_min_words` words) sits inside the longer
-  (`partial_ratio` >= `fragment_min_score`);
-- translation: both have at least `paraphrase_min_content_words` content words and
-  `token_set_ratio` of the stemmed content words reaches `paraphrase_min_score`;
-- paraphrase: at least `speaker_paraphrase_min_shared` shared content words, one consecutive pair
-  among them, and the longer holding `speaker_paraphrase_min_overlap` of the shorter quote's content words
-  other than names (a report names whom the direct quote calls "you": "he understood Ruto's doubts";
-  names alone never make two remarks one).
-
-All but exact copies need the same known speaker, `min_shared_content` of the shorter quote's content
-words in the other, and no "same sentence, other names" ("Kenya ... Spain" vs "Ireland ... Norway";
-"US" stands for "United States"). Quotes of no known speaker join their exact copies only: as wildcards
-they bridged the remarks of different speakers into clusters of thousands. Fragments and translations
-need the shorter quote to hold `min_length_ratio` of the longer's words, or a speech quoted whole would
-chain its remarks together. Translations and paraphrases need two copies published at most
-`paraphrase_max_days` apart, or a date unknown (an optional `published_at` column of the quotes
-tables): a leader repeats a phrase at the next summit, and that is another remark.
-
-Rules compare variants: the copies of one wording by one speaker (`keyed_quotes` gives each quote its
-variant hash), each with the publication days of its copies; the date window holds when some two days are
+The rules and keys are in `tasks.quote_rules`. They compare variants: the copies of one wording by one
+speaker (`keyed_variants` gives each quote its variant hash), each with the publication days of its copies; the date window holds when some two days are
 close, so a copy on a new day is tested as if it were a variant of its own with that day, and a copy on a
 day already seen needs no test at all. A cluster is a connected component of confirmed pairs, named by its
 smallest member quote_id. Keys and rules read the two variants alone, and every pair with a new variant
@@ -40,189 +15,29 @@ that pass meet the rules. `tasks.quote_index` applies a run's change: removals, 
 from __future__ import annotations
 
 import functools
-import hashlib
-import itertools
-import re
-import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from rapidfuzz import fuzz
 
+from tasks import quote_rules as rules
 from tasks.arrays import distinct
 from tasks.config import QuoteConfig
-from tasks.schemas import QUOTE_CLUSTER_OUTLETS, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, VARIANT_FEATURES
+from tasks.schemas import (
+    QUOTE_CLUSTER_OUTLETS,
+    QUOTE_CLUSTERS,
+    QUOTE_KEYS,
+    QUOTE_VARIANTS,
+    QUOTES,
+    VARIANT_FEATURES,
+)
 
 ASSIGNMENTS = pa.schema([pa.field("quote_id", pa.string(), nullable=False),
                          pa.field("cluster_id", pa.string(), nullable=False)])
 RENAMES = pa.schema([pa.field("cluster_id", pa.string(), nullable=False),
                      pa.field("new_cluster_id", pa.string(), nullable=False)])
-_STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "for", "with", "by", "at", "from", "as", "into", "onto", "over", "than", "then", "that", "this", "these", "those", "there", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "it", "its", "we", "our", "us", "i", "me", "my", "you", "your", "he", "him", "his", "she", "her", "they", "them", "their", "who", "whom", "whose", "which", "what", "while", "also", "very", "such", "all", "any", "both", "each", "more", "most", "other", "some", "so", "not", "no", "nor", "up", "out", "about", "if",
-     # prepositions, which a paraphrase swaps freely ("regarding" / "on" / "about")
-     "above", "across", "after", "against", "along", "amid", "among", "around", "before", "behind", "below", "beneath",
-     "beside", "between", "beyond", "concerning", "despite", "during", "except", "including", "regarding", "since",
-     "through", "throughout", "toward", "towards", "under", "until", "upon", "via", "within", "without"])
-_TOKEN_OR_STOP = re.compile(r"[^\W_]+|[.!?;:]")
-_TEMPLATE_SHARE = 0.8  # of the shorter quote's plain words recurring in the longer: the same sentence
-_POSSESSIVE = re.compile(r"['’]s\b")
-
-
-# Irregular past forms: reported speech shifts a direct quote's tense ("we understand" -> "he understood").
-_PAST = {"became": "become", "began": "begin", "brought": "bring", "built": "build", "chose": "choose", "came": "come",
-         "felt": "feel", "found": "find", "gave": "give", "got": "get", "grew": "grow", "held": "hold", "kept": "keep",
-         "knew": "know", "led": "lead", "left": "leave", "lost": "lose", "made": "make", "meant": "mean", "met": "meet",
-         "paid": "pay", "rose": "rise", "said": "say", "saw": "see", "sent": "send", "sought": "seek", "spoke": "speak",
-         "stood": "stand", "taught": "teach", "thought": "think", "told": "tell", "took": "take",
-         "understood": "understand", "went": "go", "won": "win", "wrote": "write"}
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _stem(word: str) -> str:
-    """A crude stem: plurals ("provocations"/"provocation", "limits"/"limit") and irregular past forms
-    ("understood"/"understand")."""
-    word = _PAST.get(word, word)
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def _hash(value: str) -> int:
-    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "little", signed=True)
-
-
-def _key_hash(value: str) -> int:
-    """A fast stable 32-bit hash for keys: a collision only proposes one more pair to compare."""
-    return zlib.crc32(value.encode())
-
-
-@dataclass(frozen=True)
-class _Wording:
-    """What the confirmation rules read of one quote's text; quotes of one variant have equal wordings."""
-
-    words: str
-    n_words: int
-    content: str
-    content_set: frozenset[str]
-    pairs: frozenset[str]
-    names: frozenset[str]
-    plain: frozenset[str]  # content words that are not names
-    speaker: str | None
-
-    @property
-    def variant(self) -> int:
-        """Hash of everything the rules read but the date: copies of one quote share it."""
-        return _hash("\x00".join([self.words, self.content, " ".join(sorted(self.names)), self.speaker or ""]))
-
-
-def _wording(text: str, speaker_entity_id: str | None) -> _Wording:
-    """The words and stemmed content words of a text (acronyms such as "US" are never stopwords), and its
-    names and figures: capitalised words not opening a sentence, acronyms, numbers, and the initials of
-    runs of names, so that "US" matches "United States"."""
-    words, content, names, run, opening = [], [], set(), [], True
-    for token in _TOKEN_OR_STOP.findall(_POSSESSIVE.sub("", text)):
-        if token in ".!?;:":
-            opening = True
-            if len(run) > 1:
-                names.add("".join(run))
-            run = []
-            continue
-        folded = token.casefold()
-        words.append(folded)
-        acronym = len(token) > 1 and token.isupper()
-        if folded not in _STOPWORDS or acronym:
-            content.append(_stem(folded))
-        if acronym or (not opening and token[0].isupper() and folded not in _STOPWORDS):
-            names.add(folded if acronym else folded[:4])
-            run.append(folded[0])
-        else:
-            if token.isdigit():
-                names.add(token)
-            if len(run) > 1:
-                names.add("".join(run))
-            run = []
-        opening = False
-    if len(run) > 1:
-        names.add("".join(run))
-    names = frozenset(names)
-    plain = frozenset(w for w in content if w[:4] not in names and w not in names)
-    return _Wording(" ".join(words), len(words), " ".join(content), frozenset(content),
-                    frozenset(f"{a} {b}" for a, b in itertools.pairwise(content)), names, plain, speaker_entity_id)
-
-
-def _near(a_days: Iterable[int | None], b_days: Iterable[int | None], config: QuoteConfig) -> bool:
-    """Whether some copies of two quotes were published close enough, or one date is unknown."""
-    a_days, b_days = list(a_days), list(b_days)
-    if not a_days or not b_days or None in a_days or None in b_days:
-        return True
-    a_days, b_days = sorted(a_days), sorted(b_days)
-    i = j = 0
-    while i < len(a_days) and j < len(b_days):  # the closest two days of two sorted lists
-        if abs(a_days[i] - b_days[j]) <= config.paraphrase_max_days:
-            return True
-        if a_days[i] < b_days[j]:
-            i += 1
-        else:
-            j += 1
-    return False
-
-
-def _template(short: _Wording, long: _Wording) -> bool:
-    """Whether the words of the shorter quote that are not names nearly all recur in the longer."""
-    return len(short.plain & long.plain) >= _TEMPLATE_SHARE * len(short.plain)
-
-
-def _same(a: _Wording, b: _Wording, config: QuoteConfig, near: Callable[[], bool] = lambda: True) -> bool:
-    """The confirmation rules; `near()` says whether the two were published close enough for a paraphrase."""
-    if a.speaker != b.speaker:
-        return False  # unknown is a speaker of its own: a quote of no known speaker must not bridge two
-    if a.words == b.words:
-        return True
-    if not a.speaker:
-        return False  # nor join anything but its exact copies: nothing else tells two anonymous remarks apart
-    shared = len(a.content_set & b.content_set)
-    fewest = min(len(a.content_set), len(b.content_set))
-    if shared < config.min_shared_content * fewest:
-        return False  # every rule below needs most of the shorter quote's content words in the other
-    short, long = (a, b) if (a.n_words, a.words) <= (b.n_words, b.words) else (b, a)  # either order, one answer
-    if a.names - b.names and b.names - a.names and _template(short, long):
-        return False  # the same sentence about other people, places or figures: another remark
-    # A long quote holding several remarks must not chain them together.
-    whole = short.n_words >= config.min_length_ratio * long.n_words
-    if whole and short.n_words >= config.fragment_min_words and \
-            fuzz.partial_ratio(short.words, long.words, score_cutoff=config.fragment_min_score):
-        return True
-    if not near():
-        return False
-    if whole and fewest >= config.paraphrase_min_content_words and \
-            fuzz.token_set_ratio(a.content, b.content, score_cutoff=config.paraphrase_min_score):
-        return True
-    # Names count as shared words but not toward the overlap: a report names whom a direct quote calls "you".
-    return shared >= config.speaker_paraphrase_min_shared and bool(a.pairs & b.pairs) and \
-        len(short.plain & long.content_set) >= config.speaker_paraphrase_min_overlap * len(short.plain)
-
-
-def same_remark(a: dict, b: dict, config: QuoteConfig) -> bool:
-    """Whether two quote rows (text, speaker_entity_id, optional published_at) render the same remark."""
-    days = [None if r.get("published_at") is None else r["published_at"].toordinal() for r in (a, b)]
-    return _same(_wording(a["text"], a["speaker_entity_id"]), _wording(b["text"], b["speaker_entity_id"]), config,
-                 lambda: _near([days[0]], [days[1]], config))
-
-
-def _keys_of(w: _Wording, sketch_size: int) -> list[int]:
-    """The wording key, and for a known speaker the bottom-k of its content-word pairs scoped by the speaker."""
-    keys = {_key_hash(f"words\x00{w.words}\x00{w.speaker or ''}")}
-    if w.speaker:  # a quote of no known speaker joins its exact copies only
-        items = sorted(w.pairs) or sorted(w.content_set)[:1]
-        keys.update(sorted(_key_hash(f"{w.speaker}\x00{item}") for item in items)[:sketch_size])
-    return sorted(keys)
-
-
 @dataclass(frozen=True)
 class Keyed:
     """Quotes with their variant, and the key rows and features of their distinct variants."""
@@ -230,12 +45,6 @@ class Keyed:
     quotes: pa.Table  # QUOTES
     keys: pa.Table  # QUOTE_KEYS
     features: pa.Table  # VARIANT_FEATURES
-
-
-def _features(w: _Wording) -> dict:
-    return {"variant": w.variant, "n_words": w.n_words, "words_hash": _key_hash(w.words),
-            "names_mask": functools.reduce(int.__or__, (1 << (_key_hash(n) % 64) for n in w.names), 0),
-            "content": sorted(w.content_set), "plain": sorted(w.plain)}
 
 
 def keyed_variants(quotes: pa.Table, config: QuoteConfig | None = None) -> Keyed:
@@ -251,11 +60,11 @@ def keyed_variants(quotes: pa.Table, config: QuoteConfig | None = None) -> Keyed
     keys, key_variants, row_variants, features = [], [], [], {}
     for text, speaker in zip(quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()):
         if (text, speaker) not in cache:
-            w = _wording(text, speaker)
+            w = rules.wording(text, speaker)
             cache[text, speaker] = w.variant
             if w.variant not in features:
-                features[w.variant] = _features(w)
-                row_keys = _keys_of(w, sketch_size)
+                features[w.variant] = rules.features(w)
+                row_keys = rules.keys_of(w, sketch_size)
                 keys += row_keys
                 key_variants += [w.variant] * len(row_keys)
         row_variants.append(cache[text, speaker])
@@ -353,7 +162,7 @@ def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speaker
         return table.take(pa.array(at))
     missing = np.flatnonzero(~hit)
     texts, speakers = texts.take(pa.array(missing)).to_pylist(), speakers.take(pa.array(missing)).to_pylist()
-    extra = pa.Table.from_pylist([_features(_wording(t, sp)) for t, sp in zip(texts, speakers)], schema=VARIANT_FEATURES)
+    extra = pa.Table.from_pylist([rules.features(rules.wording(t, sp)) for t, sp in zip(texts, speakers)], schema=VARIANT_FEATURES)
     both = pa.concat_tables([table, extra])
     return both.take(pa.array(np.where(hit, at, len(have) + np.cumsum(~hit) - 1)))
 
@@ -477,13 +286,13 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     parent = np.arange(len(variants) + len(clusters))
     for node, cluster in zip(old_node.tolist(), old_cluster):
         _union(parent, node, node_of_cluster[cluster])
-    wording = functools.lru_cache(maxsize=None)(lambda node: _wording(texts[node], speakers[node]))
+    wording = functools.lru_cache(maxsize=None)(lambda node: rules.wording(texts[node], speakers[node]))
     features = _aligned_features(pa.array(variants), pa.array(texts, pa.string()), pa.array(speakers, pa.string()),
                                  [old.select(VARIANT_FEATURES.names), new_features])
     screen = _Screen(features, speakers, config)
     for a, b in _candidate_pairs(new_keys, old_keys, variants):  # each pair once
         _test_pairs(*screen.keep(a, b), parent,
-                    lambda i, j: _same(wording(i), wording(j), config, lambda: _near(days_of[i], days_of[j], config)))
+                    lambda i, j: rules.same(wording(i), wording(j), config, lambda: rules.near(days_of[i], days_of[j], config)))
     roots = _roots(parent).tolist()
     name: dict[int, str] = {}
     for c in clusters:  # an old cluster is named by its smallest quote_id: none of its members is smaller
@@ -546,11 +355,11 @@ class _WordSets:
 
 
 class _Screen:
-    """The cheap rejections of `_same`, for whole arrays of candidate pairs at once: another speaker, too few
+    """The cheap rejections of `rules.same`, for whole arrays of candidate pairs at once: another speaker, too few
     shared content words, a part of another quote too short to be its fragment or translation with too few
     shared words to be its paraphrase, and "the same sentence, other names". It reads the variants' features
-    (row i for node i), never their text, and drops only pairs `_same` rejects; where it cannot tell exactly
-    (a collision of name bits or word hashes) it keeps the pair for `_same`."""
+    (row i for node i), never their text, and drops only pairs `rules.same` rejects; where it cannot tell exactly
+    (a collision of name bits or word hashes) it keeps the pair for `rules.same`."""
 
     PAIRS_AT_ONCE = 200_000  # pairs per vectorised step: about 12 words each, so a few tens of MB
 
@@ -564,7 +373,7 @@ class _Screen:
         self._content, self._plain = _WordSets(features.column("content")), _WordSets(features.column("plain"))
 
     def keep(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The pairs `_same` may confirm: one known speaker (or two copies of one wording by no known speaker,
+        """The pairs `rules.same` may confirm: one known speaker (or two copies of one wording by no known speaker,
         which are one node), then the word tests."""
         same_speaker = self._speaker[a] == self._speaker[b]
         a, b = a[same_speaker], b[same_speaker]
@@ -575,7 +384,7 @@ class _Screen:
 
     def _keep(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         config, content, plain, n_words = self._config, self._content, self._plain, self._n_words
-        exact = self._words[a] == self._words[b]  # or a hash collision: kept for `_same` either way
+        exact = self._words[a] == self._words[b]  # or a hash collision: kept for `rules.same` either way
         probe = np.where(content.count[a] <= content.count[b], a, b)
         shared = content.shared(probe, np.where(probe == a, b, a))
         whole = np.minimum(n_words[a], n_words[b]) >= config.min_length_ratio * np.maximum(n_words[a], n_words[b])
@@ -588,8 +397,8 @@ class _Screen:
         ma, mb = self._names[a], self._names[b]
         ask = np.flatnonzero(keep & ~exact & ((ma & ~mb) != 0) & ((mb & ~ma) != 0))
         a, b = a[ask], b[ask]
-        a_in_b = plain.shared(a, b) >= _TEMPLATE_SHARE * plain.count[a]
-        b_in_a = plain.shared(b, a) >= _TEMPLATE_SHARE * plain.count[b]
+        a_in_b = plain.shared(a, b) >= rules.TEMPLATE_SHARE * plain.count[a]
+        b_in_a = plain.shared(b, a) >= rules.TEMPLATE_SHARE * plain.count[b]
         keep[ask] = ~np.where(n_words[a] < n_words[b], a_in_b, np.where(n_words[b] < n_words[a], b_in_a, a_in_b & b_in_a))
         return keep
 

@@ -20,9 +20,17 @@ import pyarrow.compute as pc
 import pytest
 
 from tasks.config import QuoteConfig
-from tasks.quote_clusters import _features, _same, _Screen, _wording, keyed_variants
+from tasks.quote_clusters import _Screen, keyed_variants
 from tasks.quote_index import ARTICLE_META, OldTables, update_quotes
-from tasks.schemas import QUOTE_CLUSTER_OUTLETS, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES, VARIANT_FEATURES
+from tasks.quote_rules import features, same, wording
+from tasks.schemas import (
+    QUOTE_CLUSTER_OUTLETS,
+    QUOTE_CLUSTERS,
+    QUOTE_KEYS,
+    QUOTE_VARIANTS,
+    QUOTES,
+    VARIANT_FEATURES,
+)
 from tasks.storage import apply_updates
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,11 +191,11 @@ def test_a_copy_on_a_day_already_seen_reads_nothing_but_its_variant():
 def test_the_vectorised_screen_drops_only_pairs_the_rules_reject():
     rng, texts = random.Random(7), _texts()
     rows = [q for i in range(60) for q in _article(rng, f"s{i}", texts)[1]]
-    wordings = [_wording(r["text"], r["speaker_entity_id"]) for r in rows]
-    features = pa.Table.from_pylist([_features(w) for w in wordings], schema=VARIANT_FEATURES)
-    screen = _Screen(features, [r["speaker_entity_id"] for r in rows], CONFIG)
+    wordings = [wording(r["text"], r["speaker_entity_id"]) for r in rows]
+    table = pa.Table.from_pylist([features(w) for w in wordings], schema=VARIANT_FEATURES)
+    screen = _Screen(table, [r["speaker_entity_id"] for r in rows], CONFIG)
     a, b = (np.array(x, np.int64) for x in zip(*itertools.combinations(range(len(rows)), 2)))
     kept = set(zip(*(x.tolist() for x in screen.keep(a, b))))
-    confirmed = {(i, j) for i, j in zip(a.tolist(), b.tolist()) if _same(wordings[i], wordings[j], CONFIG)}
+    confirmed = {(i, j) for i, j in zip(a.tolist(), b.tolist()) if same(wordings[i], wordings[j], CONFIG)}
     assert confirmed <= kept
     assert len(kept) < len(a) / 4  # and it does drop most candidates

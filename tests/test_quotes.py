@@ -20,9 +20,9 @@ from tasks.quote_clusters import (
     keyed_quotes,
     quote_cluster_rows,
     quote_keys,
-    same_remark,
     variant_rows,
 )
+from tasks.quote_rules import same_remark
 from tasks.quotes import extract_quotes, quote_id
 from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 
