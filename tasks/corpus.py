@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,6 +29,16 @@ def previous(run: Run, name: str, columns: list[str] | None = None) -> pa.Table:
     if run.previous is None or run.refresh_reason:
         return (pa.schema([schema.field(c) for c in columns]) if columns else schema).empty_table()
     return run.previous.read(name, columns=columns)
+
+
+def lookup(run: Run, name: str, columns: list[str] | None = None) -> Callable[[str, Iterable], pa.Table]:
+    """Look-ups into a table of the last snapshot, reading only the parts that hold a wanted value; nothing to
+    find when there is none or everything is redone."""
+    schema = ALL_TABLES[name]
+    names = columns or schema.names
+    if run.previous is None or run.refresh_reason:
+        return lambda column, values: pa.schema([schema.field(c) for c in names]).empty_table()
+    return lambda column, values: run.previous.lookup(name, column, values, names)
 
 
 def without(table: pa.Table, column: str, values: Iterable) -> pa.Table:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
-from tasks.corpus import final_article_parts, read_parts, staging_paths
+from tasks.corpus import final_article_parts, lookup, read_parts, staging_paths
 from tasks.dedup import DedupOutcome
 from tasks.entities import update_entities
 from tasks.faults import failpoint
@@ -23,9 +23,7 @@ from tasks.quote_index import QuoteOutcome
 from tasks.run import Run
 from tasks.schemas import (
     DATASETS,
-    ENTITIES,
     ENTITY_MENTIONS,
-    ENTITY_SURFACES,
     FILES_STATE,
     PARAGRAPH_STATE,
 )
@@ -78,19 +76,11 @@ def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[st
     their ids; the previous rows of only these entities are read."""
     columns = ["article_id", "entity_id", "name", "type", "surface"]
     added = read_parts(staging_paths(normalised, "mentions_path"), ENTITY_MENTIONS, columns)
-    incremental = run.previous is not None and run.refresh_reason is None
-
-    def earlier(name: str, column: str, values: set, schema: pa.Schema, names: list[str] | None = None) -> pa.Table:
-        names = names or schema.names
-        if incremental and values:
-            return run.previous.lookup(name, column, values, names)
-        return pa.schema([schema.field(c) for c in names]).empty_table()
-
-    removed_rows = earlier("entity_mentions", "article_id", removed, ENTITY_MENTIONS, columns)
+    removed_rows = lookup(run, "entity_mentions", columns)("article_id", removed)
     touched = set(added.column("entity_id").to_pylist()) | set(removed_rows.column("entity_id").to_pylist())
     config = run.config.entities
-    entities, surfaces = update_entities(earlier("entities", "entity_id", touched, ENTITIES),
-                                         earlier("_state/entity_surfaces", "entity_id", touched, ENTITY_SURFACES),
+    entities, surfaces = update_entities(lookup(run, "entities")("entity_id", touched),
+                                         lookup(run, "_state/entity_surfaces")("entity_id", touched),
                                          added, removed_rows, load_knowledge_base(config.kb_files, config.min_city_population))
     return entities, surfaces, touched
 

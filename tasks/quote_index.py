@@ -19,7 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.config import QuoteConfig
+from tasks.corpus import without
 from tasks.quote_clusters import (
+    ASSIGNMENTS,
+    ClusterUpdate,
     assign_clusters,
     cluster_quotes,
     grown_cluster_rows,
@@ -82,10 +85,6 @@ def _isin(table: pa.Table, column: str, values: set) -> pa.ChunkedArray | pa.Arr
     return pc.is_in(table.column(column), value_set=pa.array(sorted(values), table.schema.field(column).type))
 
 
-def _without(table: pa.Table, column: str, values: set) -> pa.Table:
-    return table.filter(pc.invert(_isin(table, column, values))) if values and table.num_rows else table
-
-
 def _only(table: pa.Table, column: str, values: set) -> pa.Table:
     return table.filter(_isin(table, column, values)) if table.num_rows else table
 
@@ -136,11 +135,11 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     # 1. Quotes leaving, and the survivors of their clusters re-clustered among themselves. Unchanged quotes of
     # reprocessed articles neither leave nor come: they are written again with their (final) cluster.
     removed = old.quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
-    unchanged = _unchanged(removed, new_quotes, articles_before, articles) if articles_before else set()
-    carried, removed = _only(removed, "quote_id", unchanged), _without(removed, "quote_id", unchanged)
-    new_quotes = _without(new_quotes, "quote_id", unchanged)
+    unchanged = _unchanged(removed, new_quotes, articles_before, meta.table) if articles_before else set()
+    carried, removed = _only(removed, "quote_id", unchanged), without(removed, "quote_id", unchanged)
+    new_quotes = without(new_quotes, "quote_id", unchanged)
     removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
-    survivors = meta.dated(_without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
+    survivors = meta.dated(without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
         else DATED_QUOTES.empty_table()
     survivor_cluster = dict(zip(survivors.column("quote_id").to_pylist(), survivors.column("cluster_id").to_pylist()))
     hit_rows = old.variants("cluster_id", hit) if hit else QUOTE_VARIANTS.empty_table()
@@ -153,7 +152,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         if redo.num_rows:
             redo = assign_clusters(redo, cluster_quotes(redo, old.keys("variant", _values(redo, "variant")),
                                                         QUOTE_VARIANTS.empty_table(), no_keys, config, hit_features))
-        survivors = pa.concat_tables([redo, _named_by_smallest(_without(survivors, "cluster_id", reshaped))])
+        survivors = pa.concat_tables([redo, _named_by_smallest(without(survivors, "cluster_id", reshaped))])
     hit_variants = _values(hit_rows, "variant")
     repaired = variant_rows(survivors, features=hit_features)
     gone_variants = hit_variants - _values(repaired, "variant")
@@ -177,7 +176,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         new_days.setdefault(v, set()).add(day)
     active = {v for v, days in new_days.items() if not days <= known_days.get(v, set())}
     active_keys = _only(new_keys, "variant", active)
-    candidate_keys = _without(old.keys("key", _values(active_keys, "key")), "variant", gone_variants) \
+    candidate_keys = without(old.keys("key", _values(active_keys, "key")), "variant", gone_variants) \
         if active_keys.num_rows else no_keys
     related = pa.concat_tables([known, current(_values(candidate_keys, "variant") - new_variants)])
     update = cluster_quotes(new_quotes, active_keys, related, candidate_keys, config, new_features)
@@ -185,13 +184,13 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
 
     # 3. Clusters merged by a new quote: every member moves to the merged id.
     renamed = _values(update.renames, "cluster_id")
-    members = _without(old.quotes("cluster_id", renamed - hit), "quote_id", removed_ids) if renamed - hit \
+    members = without(old.quotes("cluster_id", renamed - hit), "quote_id", removed_ids) if renamed - hit \
         else QUOTES.empty_table()
     before = survivor_cluster | dict(zip(members.column("quote_id").to_pylist(), members.column("cluster_id").to_pylist()))
     working = assign_clusters(pa.concat_tables([survivors.select(QUOTES.names), members.select(QUOTES.names)]), update)
     changed = pc.invert(pc.equal(working.column("cluster_id"),
                                  pa.array([before[q] for q in working.column("quote_id").to_pylist()], pa.string())))
-    updates = _without(working.filter(changed).select(["quote_id", "cluster_id"]), "quote_id", unchanged)
+    updates = without(working.filter(changed).select(["quote_id", "cluster_id"]), "quote_id", unchanged)
     moved = dict(zip(working.column("quote_id").to_pylist(), working.column("cluster_id").to_pylist()))
     carried = carried.set_column(carried.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), pa.array(
         [moved.get(q, c) for q, c in zip(carried.column("quote_id").to_pylist(), carried.column("cluster_id").to_pylist())],
@@ -199,8 +198,9 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
 
     # 4. State rows of every variant whose cluster or days changed.
     renamed_rows = old.variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
-    touched_rows = _renamed(pa.concat_tables([known, _without(repaired, "variant", new_variants),
-                                              _without(renamed_rows, "variant", new_variants)]), update.renames)
+    touched_rows = assign_clusters(pa.concat_tables([known, without(repaired, "variant", new_variants),
+                                                     without(renamed_rows, "variant", new_variants)]),
+                                   ClusterUpdate(ASSIGNMENTS.empty_table(), update.renames))
     variants = variant_rows(clustered, touched_rows, features=new_features)
 
     # 5. Rows of the clusters that changed. One that only gained new quotes is updated from its previous row
@@ -209,9 +209,9 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     rebuilt = final & (_values(working, "cluster_id") | hit)  # a hit cluster's name may come back with new quotes
     grown = final - rebuilt
     others = old.variants("cluster_id", final - hit) if final - hit else QUOTE_VARIANTS.empty_table()
-    cluster_variants = pa.concat_tables([_without(others, "variant", _values(variants, "variant") | hit_variants), variants])
+    cluster_variants = pa.concat_tables([without(others, "variant", _values(variants, "variant") | hit_variants), variants])
     old_members = old.quotes("cluster_id", rebuilt - hit) if rebuilt - hit else QUOTES.empty_table()
-    members = pa.concat_tables([_without(old_members, "quote_id", removed_ids | _values(working, "quote_id")).select(QUOTES.names),
+    members = pa.concat_tables([without(old_members, "quote_id", removed_ids | _values(working, "quote_id")).select(QUOTES.names),
                                 working, clustered.select(QUOTES.names)])
     members = _only(members, "cluster_id", rebuilt)
     rebuilt_rows, rebuilt_outlets = quote_cluster_rows(_only(cluster_variants, "cluster_id", rebuilt), members,
@@ -226,7 +226,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     return QuoteOutcome(
         new_quotes=pa.concat_tables([clustered.select(QUOTES.names).cast(QUOTES), carried.select(QUOTES.names).cast(QUOTES)]),
         updates=updates, removed_quote_ids=removed_ids,
-        new_keys=_without(new_keys, "variant", _values(known, "variant") | _values(carried, "variant")),
+        new_keys=without(new_keys, "variant", _values(known, "variant") | _values(carried, "variant")),
         dropped_key_variants=gone_variants,
         variants=variants, dropped_variants=hit_variants | _values(variants, "variant"),
         clusters=pa.concat_tables([rebuilt_rows, grown_rows]).cast(QUOTE_CLUSTERS),
@@ -273,10 +273,3 @@ def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa
 
     was, comes = rows(removed), rows(_only(new, "article_id", same_articles))
     return {q for q, row in comes.items() if was.get(q) == row}
-
-
-def _renamed(rows: pa.Table, renames: pa.Table) -> pa.Table:
-    """Rows with their cluster_id moved along `renames` (RENAMES)."""
-    moved = dict(zip(renames.column("cluster_id").to_pylist(), renames.column("new_cluster_id").to_pylist()))
-    column = pa.array([moved.get(c, c) for c in rows.column("cluster_id").to_pylist()], pa.string())
-    return rows.set_column(rows.schema.get_field_index("cluster_id"), rows.schema.field("cluster_id"), column)

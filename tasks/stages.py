@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
 from tasks.config import PipelineConfig
 from tasks.corpus import (
     ARTICLE_KEYS,
+    lookup,
     previous,
     read_parts,
     staging_paths,
@@ -63,10 +64,7 @@ from tasks.schemas import (
     MINHASH_INDEX,
     PARAGRAPH_STATE,
     PASSAGE_STATE,
-    QUOTE_CLUSTER_OUTLETS,
-    QUOTE_CLUSTERS,
     QUOTE_KEYS,
-    QUOTE_VARIANTS,
     QUOTES,
     VARIANT_FEATURES,
 )
@@ -282,7 +280,7 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     """Cluster the new quotes with the corpus's and repair clusters that lost quotes."""
     new_articles = read_parts(staging_paths(normalised, "articles_path"), ARTICLES, ARTICLE_META.names)
     new_ids = set(new_articles.column("article_id").to_pylist())
-    old_articles = _lookup(run, "articles", ARTICLE_META)
+    old_articles = lookup(run, "articles", ARTICLE_META.names)
 
     def articles(ids: set[str]) -> pa.Table:
         fresh = new_articles.filter(pc.is_in(new_articles.column("article_id"), value_set=pa.array(sorted(ids), pa.string())))
@@ -291,10 +289,10 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
                             read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
                             read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES), deduped.removed_articles,
-                            OldTables(_lookup(run, "quotes", QUOTES), _lookup(run, "_state/quote_keys", QUOTE_KEYS),
-                                      _lookup(run, "_state/quote_variants", QUOTE_VARIANTS),
-                                      _lookup(run, "quote_clusters", QUOTE_CLUSTERS),
-                                      _lookup(run, "_state/quote_cluster_outlets", QUOTE_CLUSTER_OUTLETS)),
+                            OldTables(lookup(run, "quotes"), lookup(run, "_state/quote_keys"),
+                                      lookup(run, "_state/quote_variants"),
+                                      lookup(run, "quote_clusters"),
+                                      lookup(run, "_state/quote_cluster_outlets")),
                             articles, run.config.quotes, lambda ids: old_articles("article_id", ids))
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
@@ -311,13 +309,6 @@ def commit(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult
     snapshot = commit_snapshot(run, parsed, normalised, deduped, reused, quoted)
     get_run_logger().info("commit: snapshot %s is now current", snapshot.root.name)
     return snapshot
-
-
-def _lookup(run: Run, name: str, schema: pa.Schema) -> Callable[[str, Iterable], pa.Table]:
-    """Look-ups into a table of the previous snapshot; nothing to find when the run starts afresh."""
-    if run.previous is None or run.refresh_reason is not None:
-        return lambda column, values: schema.empty_table()
-    return lambda column, values: run.previous.lookup(name, column, values, schema.names)
 
 
 def _distinct_new(signatures: pa.Table, index: pa.Table) -> pa.Table:
