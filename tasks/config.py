@@ -92,6 +92,12 @@ class QuoteConfig(BaseModel):
                        "so candidates never depend on the rest of the corpus.")
     min_length_ratio: float = Field(
         0.33, description="The shorter of two joined quotes has at least this share of the longer's words.")
+    phrases_min_count: int = Field(
+        2, description="Phrases (runs of `phrase_min_words` words or more, in the same order) two quotes of one speaker "
+                       "must share to join as translations of one sentence when they share few content words.")
+    phrase_min_words: int = Field(5, description="Words in a run that counts toward `phrases_min_count`.")
+    phrases_min_content_words: int = Field(
+        4, description="Distinct content words the shared phrases must hold between them (each phrase at least two).")
 
 
 class PipelineConfig(BaseModel):

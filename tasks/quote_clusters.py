@@ -388,14 +388,17 @@ class _Screen:
         probe = np.where(content.count[a] <= content.count[b], a, b)
         shared = content.shared(probe, np.where(probe == a, b, a))
         whole = np.minimum(n_words[a], n_words[b]) >= config.min_length_ratio * np.maximum(n_words[a], n_words[b])
-        enough = (shared >= config.min_shared_content * content.count[probe]) & \
-            (whole | (shared >= config.speaker_paraphrase_min_shared))
-        # "Same sentence, other names": each names something the other does not (a bit one side has and the other
-        # lacks is such a name) and the shorter's plain words nearly all recur in the longer. When both have as
-        # many words, which is "shorter" depends on their wording, so the veto must then hold both ways.
-        keep = exact | (enough & (self._speaker[a] >= 0))  # quotes of no known speaker join their exact copies only
+        # Each names something the other does not: a bit one side has and the other lacks is such a name.
         ma, mb = self._names[a], self._names[b]
-        ask = np.flatnonzero(keep & ~exact & ((ma & ~mb) != 0) & ((mb & ~ma) != 0))
+        other_names = ((ma & ~mb) != 0) & ((mb & ~ma) != 0)
+        enough = ((shared >= config.min_shared_content * content.count[probe]) &
+                  (whole | (shared >= config.speaker_paraphrase_min_shared))) | \
+            (whole & (shared >= config.phrases_min_content_words) & ~other_names)  # shared phrases
+        # "Same sentence, other names": other names, and the shorter's plain words nearly all recur in the longer.
+        # When both have as many words, which is "shorter" depends on their wording, so the veto must then hold
+        # both ways.
+        keep = exact | (enough & (self._speaker[a] >= 0))  # quotes of no known speaker join their exact copies only
+        ask = np.flatnonzero(keep & ~exact & other_names)
         a, b = a[ask], b[ask]
         a_in_b = plain.shared(a, b) >= rules.TEMPLATE_SHARE * plain.count[a]
         b_in_a = plain.shared(b, a) >= rules.TEMPLATE_SHARE * plain.count[b]

@@ -15,20 +15,28 @@ content-word pairs scoped by the speaker (a bottom-k sketch). Content words are 
 - paraphrase: at least `speaker_paraphrase_min_shared` shared content words, one consecutive pair
   among them, and the longer holding `speaker_paraphrase_min_overlap` of the shorter quote's content words
   other than names (a report names whom the direct quote calls "you": "he understood Ruto's doubts";
-  names alone never make two remarks one).
+  names alone never make two remarks one);
+- shared phrases: two translations of one sentence may word most of it apart yet keep its longer phrases
+  ("... to exchange views with you on ... international and regional issues of ..."): at least
+  `phrases_min_count` runs of `phrase_min_words` words or more in the same order, each with two content
+  words and `phrases_min_content_words` between them, and neither quote naming someone or something the
+  other does not while the other does the same ("our Argentine colleagues" / "our Serbian colleagues").
+  One shared phrase, however long, is not enough: a leader's stock phrase ("comprehensive strategic
+  partnership of coordination for the new era") recurs in his other remarks.
 
 All but exact copies need the same known speaker, `min_shared_content` of the shorter quote's content
-words in the other, and no "same sentence, other names" ("Kenya ... Spain" vs "Ireland ... Norway";
+words in the other (but shared phrases), and no "same sentence, other names" ("Kenya ... Spain" vs "Ireland ... Norway";
 "US" stands for "United States"). Quotes of no known speaker join their exact copies only: as wildcards
 they bridged the remarks of different speakers into clusters of thousands. Fragments and translations
 need the shorter quote to hold `min_length_ratio` of the longer's words, or a speech quoted whole would
-chain its remarks together. Translations and paraphrases need two copies published at most
+chain its remarks together, and so do shared phrases. Translations, paraphrases and shared phrases need two copies published at most
 `paraphrase_max_days` apart, or a date unknown (an optional `published_at` column of the quotes
 tables): a leader repeats a phrase at the next summit, and that is another remark.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import itertools
@@ -158,6 +166,21 @@ def template(short: Wording, long: Wording) -> bool:
     return len(short.plain & long.plain) >= TEMPLATE_SHARE * len(short.plain)
 
 
+def vetoed(a: Wording, b: Wording, short: Wording, long: Wording) -> bool:
+    """The same sentence about other people, places or figures: another remark."""
+    return bool(a.names - b.names and b.names - a.names) and template(short, long)
+
+
+def shared_phrases(short: Wording, long: Wording, config: QuoteConfig) -> bool:
+    """Whether two wordings share `phrases_min_count` runs of `phrase_min_words` words (in the same order), each
+    with two content words, holding `phrases_min_content_words` distinct content words between them."""
+    a, b = short.words.split(), long.words.split()
+    runs = [[_stem(w) for w in a[m.a : m.a + m.size] if w not in _STOPWORDS]
+            for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if m.size >= config.phrase_min_words]
+    runs = [r for r in runs if len(r) >= 2]
+    return len(runs) >= config.phrases_min_count and len(set().union(*runs)) >= config.phrases_min_content_words
+
+
 def same(a: Wording, b: Wording, config: QuoteConfig, near: Callable[[], bool] = lambda: True) -> bool:
     """The confirmation rules; `near()` says whether the two were published close enough for a paraphrase."""
     if a.speaker != b.speaker:
@@ -168,24 +191,28 @@ def same(a: Wording, b: Wording, config: QuoteConfig, near: Callable[[], bool] =
         return False  # nor join anything but its exact copies: nothing else tells two anonymous remarks apart
     shared = len(a.content_set & b.content_set)
     fewest = min(len(a.content_set), len(b.content_set))
-    if shared < config.min_shared_content * fewest:
-        return False  # every rule below needs most of the shorter quote's content words in the other
     short, long = (a, b) if (a.n_words, a.words) <= (b.n_words, b.words) else (b, a)  # either order, one answer
-    if a.names - b.names and b.names - a.names and template(short, long):
-        return False  # the same sentence about other people, places or figures: another remark
     # A long quote holding several remarks must not chain them together.
     whole = short.n_words >= config.min_length_ratio * long.n_words
-    if whole and short.n_words >= config.fragment_min_words and \
+    most = shared >= config.min_shared_content * fewest  # all rules but shared phrases need it
+    # Shared phrases may hold; not between quotes that each name someone or something the other does not.
+    phrases = whole and shared >= config.phrases_min_content_words and not (a.names - b.names and b.names - a.names)
+    if not (most or phrases) or vetoed(a, b, short, long):
+        return False
+    if most and whole and short.n_words >= config.fragment_min_words and \
             fuzz.partial_ratio(short.words, long.words, score_cutoff=config.fragment_min_score):
         return True
     if not near():
         return False
-    if whole and fewest >= config.paraphrase_min_content_words and \
+    if most and whole and fewest >= config.paraphrase_min_content_words and \
             fuzz.token_set_ratio(a.content, b.content, score_cutoff=config.paraphrase_min_score):
         return True
     # Names count as shared words but not toward the overlap: a report names whom a direct quote calls "you".
-    return shared >= config.speaker_paraphrase_min_shared and bool(a.pairs & b.pairs) and \
-        len(short.plain & long.content_set) >= config.speaker_paraphrase_min_overlap * len(short.plain)
+    if most and shared >= config.speaker_paraphrase_min_shared and bool(a.pairs & b.pairs) and \
+            len(short.plain & long.content_set) >= config.speaker_paraphrase_min_overlap * len(short.plain):
+        return True
+    # Two phrases of two content words or more share two consecutive content-word pairs: a cheap test first.
+    return phrases and len(a.pairs & b.pairs) >= 2 and shared_phrases(short, long, config)
 
 
 def same_remark(a: dict, b: dict, config: QuoteConfig) -> bool:

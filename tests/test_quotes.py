@@ -169,6 +169,34 @@ NILE_TALKS = ("Kenya, Uganda and Egypt will meet in Cairo next month to talk abo
               "to attend the talks in good faith.")
 
 
+WATER_TALKS = "We are extremely glad to use this visit to Nairobi to talk openly with you about water and energy issues of shared concern."
+WATER_REPLY = ("Let me say at the outset that I am eager to talk openly with you about the drought, as well as about water and "
+               "energy issues of mutual interest.")
+STOCK_A = ("Our trade grew fast this year, farmers sold more wheat and tea abroad, and the comprehensive strategic "
+           "partnership of coordination for the new era serves both peoples.")
+STOCK_B = ("We discussed the drought, the security of the border, the railway to the coast, the price of fuel and the "
+           "comprehensive strategic partnership of coordination for the new era.")
+
+
+@pytest.mark.parametrize("a, b, published, same", [
+    pytest.param(WATER_TALKS, WATER_REPLY, CALL, True, id="two-shared-phrases"),
+    pytest.param(WATER_TALKS, WATER_REPLY, MOSCOW, False, id="two-shared-phrases-months-later"),
+    pytest.param(WATER_TALKS, WATER_REPLY.replace("the drought", "the drought in Kampala"), CALL, False,
+                 id="two-shared-phrases-other-names"),
+    pytest.param(STOCK_A, STOCK_B, CALL, False, id="one-stock-phrase"),
+])
+def test_shared_phrases(a, b, published, same):
+    """Two translations of one sentence may share few words but keep two of its longer phrases; one phrase is not
+    enough (a stock phrase), nor are two quotes naming different places."""
+    rows = ({"text": t, "speaker_entity_id": "Q61053", "published_at": p} for t, p in ((a, CALL), (b, published)))
+    a, b = rows
+    assert same_remark(a, b, CONFIG) is same
+    assert same_remark(b, a, CONFIG) is same
+    # One phrase would do for these two: the rule's count, not its other conditions, keeps them apart.
+    assert same_remark({"text": STOCK_A, "speaker_entity_id": "Q61053"}, {"text": STOCK_B, "speaker_entity_id": "Q61053"},
+                       CONFIG.model_copy(update={"phrases_min_count": 1}))
+
+
 @pytest.mark.parametrize("report, direct, same", [
     pytest.param("he understood the doubts and fears of the farmers", DROUGHT_TALKS, True, id="past-tense"),
     pytest.param("he shared the doubts and fears of the farmers", DROUGHT_TALKS, False, id="another-verb"),
@@ -280,11 +308,10 @@ def test_seed_gold_scores():
     result = _scorer().run()
     assert result["extraction"]["f1"] >= 0.9
     assert result["attribution"]["accuracy"] >= 0.85
-    # The issue's target is cluster pair F1 >= 0.85; it is NOT met (0.824: 14 of 20 gold pairs; loose
-    # translations and reported summaries sharing few words are missed). These floors guard against regressions.
+    # With the hand-checked publication days (the scorer's default): 15 of 20 gold pairs, none wrong (0.857).
     assert result["clusters"]["precision"] == 1.0
-    assert result["clusters"]["f1"] >= 0.8
-    assert result["clusters_direct"]["f1"] >= 0.85
+    assert result["clusters"]["f1"] >= 0.85
+    assert result["clusters_direct"]["f1"] >= 0.9
 
 
 def test_multi_paragraph_quote_takes_the_attribution_after_its_last_paragraph(kb):
