@@ -267,6 +267,9 @@ def print_report(n: int, runs: list[PipelineRun], reference_seconds: list[float]
     print(f"{'stage':24s}" + "".join(f"{r.label[:3]:>10s}" for r in runs))
     for stage in stages:
         print(f"{stage:24s}" + "".join(f"{r.summary['seconds_by_stage'].get(stage, 0.0):10.2f}" for r in runs))
+    print("\npeak RSS of the flow process when each stage ended, MB (the first jump is the stage that set the peak)")
+    for stage in stages:
+        print(f"{stage:24s}" + "".join(f"{r.summary.get('peak_rss_mb_after_stage', {}).get(stage, 0.0):10.0f}" for r in runs))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

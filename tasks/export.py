@@ -186,6 +186,8 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "total_quote_clusters": totals.get("quote_clusters"),
         "seconds_by_stage": {k: round(v, 3) for k, v in run.timings.items()},
         "seconds_total": round(sum(run.timings.values()), 3),
+        # The flow process's peak resident memory when each stage ended (worker processes not included).
+        "peak_rss_mb_after_stage": dict(run.peak_rss_mb),
         # Wall time from the start of planning (its scan precedes started_at) to this summary.
         "seconds_flow": round(run.timings.get("plan", 0.0) + (datetime.now(timezone.utc) - run.started_at).total_seconds(), 3),
     }

@@ -74,11 +74,13 @@ def article_segments(article_id: str, text: str, min_words: int) -> list[dict]:
 
 
 def passage_hashes(segments: pa.Table, cluster_of: dict[str, str]) -> set[int]:
-    """Segment hashes found in articles of at least two different duplicate clusters."""
+    """Segment hashes found in articles of at least two different duplicate clusters (an article missing from
+    `cluster_of` is a cluster of its own)."""
     if segments.num_rows == 0:
         return set()
-    ids = segments.column("article_id").to_pylist()
-    clusters = pa.array([cluster_of.get(i, i) for i in ids], pa.string())
+    ids = segments.column("article_id")
+    at = pc.index_in(ids, value_set=pa.array(list(cluster_of), pa.string()))  # no Python object per segment
+    clusters = pc.coalesce(pa.array(list(cluster_of.values()), pa.string()).take(at), ids)
     table = pa.table({"segment_hash": segments.column("segment_hash"), "cluster": clusters})
     counts = table.group_by("segment_hash").aggregate([("cluster", "count_distinct")])
     reused = counts.filter(pc.greater_equal(counts.column("cluster_count_distinct"), 2))
@@ -90,14 +92,23 @@ def passage_id(segment_hash: int) -> str:
     return f"{segment_hash & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
+ROWS_AT_ONCE = 50_000  # passage rows built as Python values at a time; the rest of the work stays in Arrow
+
+
 def passage_rows(segments: pa.Table, reused: set[int], texts: dict[str, str]) -> pa.Table:
     """Passage rows for the segments whose hash is reused, with each occurrence's own text."""
-    rows = [
-        {"passage_id": passage_id(s["segment_hash"]), "article_id": s["article_id"], "start": s["start"],
-         "end": s["end"], "text": texts[s["article_id"]][s["start"] : s["end"]]}
-        for s in segments.to_pylist() if s["segment_hash"] in reused
-    ]
-    return pa.Table.from_pylist(rows, schema=PASSAGES)
+    hits = segments.filter(pc.is_in(segments.column("segment_hash"), value_set=pa.array(sorted(reused), pa.int64()))) \
+        if segments.num_rows else segments
+    parts = [PASSAGES.empty_table()]
+    for lo in range(0, hits.num_rows, ROWS_AT_ONCE):
+        chunk = hits.slice(lo, ROWS_AT_ONCE)
+        ids, starts, ends = (chunk.column(c).to_pylist() for c in ("article_id", "start", "end"))
+        parts.append(pa.table({
+            "passage_id": pa.array([passage_id(h) for h in chunk.column("segment_hash").to_pylist()], pa.string()),
+            "article_id": chunk.column("article_id"), "start": chunk.column("start"), "end": chunk.column("end"),
+            "text": pa.array([texts[a][s:e] for a, s, e in zip(ids, starts, ends)], pa.string()),
+        }).select(PASSAGES.names).cast(PASSAGES))
+    return pa.concat_tables(parts).combine_chunks()
 
 
 def segments_table(rows: list[dict]) -> pa.Table:
@@ -127,5 +138,5 @@ def update_passages(kept_segments: pa.Table, new_segments: pa.Table, cluster_of:
     new_hits = new_segments.filter(pc.is_in(new_segments.column("segment_hash"), value_set=pa.array(sorted(reused), pa.int64())))
     old_hits = kept_segments.filter(pc.is_in(kept_segments.column("segment_hash"), value_set=pa.array(sorted(added), pa.int64())))
     hits = pa.concat_tables([new_hits, old_hits])
-    rows = passage_rows(hits, reused, texts(set(hits.column("article_id").to_pylist())))
+    rows = passage_rows(hits, reused, texts(set(pc.unique(hits.column("article_id")).to_pylist())))
     return PassageOutcome(new_rows=rows, removed_ids=before - after, new_segments=new_segments, reused_passages=len(after))

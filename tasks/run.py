@@ -114,6 +114,7 @@ class Run:
     scanned: dict[str, RawFile] = field(default_factory=dict)
     builder: SnapshotBuilder | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)  # the flow process's high-water mark after each stage
 
     @property
     def has_work(self) -> bool:

@@ -71,8 +71,18 @@ from tasks.schemas import (
 from tasks.storage import Snapshot, write_parquet
 
 
+def peak_rss_mb() -> float:
+    """The high-water mark of this process's resident memory so far, in MB (0 where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0.0
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KB on Linux
+
+
 def timed(stage: str) -> Callable:
-    """Record a stage's wall time in the run's timings (the run is the first argument)."""
+    """Record a stage's wall time in the run's timings (the run is the first argument), and the process's peak
+    memory once it ends: the first stage whose figure jumps is the one that set the peak."""
 
     def decorate(fn: Callable) -> Callable:
         @wraps(fn)
@@ -82,6 +92,7 @@ def timed(stage: str) -> Callable:
                 return fn(run, *args, **kwargs)
             finally:
                 run.timings[stage] = run.timings.get(stage, 0.0) + time.perf_counter() - started
+                run.peak_rss_mb[stage] = peak_rss_mb()
 
         return wrapper
 
@@ -137,6 +148,7 @@ def plan(config: PipelineConfig) -> Run:
     started = time.perf_counter()
     run = begin_run(config)
     run.timings["plan"] = time.perf_counter() - started
+    run.peak_rss_mb["plan"] = peak_rss_mb()
     changes = run.changes
     get_run_logger().info(
         "plan: %d new, %d changed or touched, %d deleted, %d unchanged%s",
@@ -323,10 +335,11 @@ def report(summary: dict, run: Run | None = None, snapshot: Snapshot | None = No
            quoted: QuoteOutcome | None = None) -> dict:
     """Log the run's counts and publish them as Prefect artifacts: a table and a markdown report."""
     logger = get_run_logger()
-    logger.info("summary: %s", {k: v for k, v in summary.items() if k not in ("seconds_by_stage",)})
+    logger.info("summary: %s", {k: v for k, v in summary.items() if k not in ("seconds_by_stage", "peak_rss_mb_after_stage")})
     rows = [{"measure": k, "value": str(v)} for k, v in summary.items() if not isinstance(v, (dict, list))]
     rows += [{"measure": f"rejected: {k}", "value": str(v)} for k, v in summary["rejected_by_reason"].items()]
     rows += [{"measure": f"seconds: {k}", "value": str(v)} for k, v in summary["seconds_by_stage"].items()]
+    rows += [{"measure": f"peak MB after: {k}", "value": str(v)} for k, v in summary["peak_rss_mb_after_stage"].items()]
     create_table_artifact(key="newsflow-run-summary", table=rows, description="newsflow run summary")
     duplicates, entities = "Nothing new in this run.\n", "Unchanged.\n"
     if snapshot is not None and summary["snapshot_written"]:
