@@ -174,7 +174,7 @@ def _first_of_runs(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 # Candidate pairs are made this many at a time, so memory stays flat however dense the keys.
-PAIR_CHUNK = 2_000_000
+PAIR_CHUNK = 500_000
 
 
 def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarray):
@@ -286,7 +286,8 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     parent = np.arange(len(variants) + len(clusters))
     for node, cluster in zip(old_node.tolist(), old_cluster):
         _union(parent, node, node_of_cluster[cluster])
-    wording = functools.lru_cache(maxsize=None)(lambda node: rules.wording(texts[node], speakers[node]))
+    # Bounded: a Wording is ~3 KB, and a full run at 100k articles tests pairs among ~190k variants.
+    wording = functools.lru_cache(maxsize=1 << 16)(lambda node: rules.wording(texts[node], speakers[node]))
     features = _aligned_features(pa.array(variants), pa.array(texts, pa.string()), pa.array(speakers, pa.string()),
                                  [old.select(VARIANT_FEATURES.names), new_features])
     screen = _Screen(features, speakers, config)
@@ -361,7 +362,7 @@ class _Screen:
     (row i for node i), never their text, and drops only pairs `rules.same` rejects; where it cannot tell exactly
     (a collision of name bits or word hashes) it keeps the pair for `rules.same`."""
 
-    PAIRS_AT_ONCE = 200_000  # pairs per vectorised step: about 12 words each, so a few tens of MB
+    PAIRS_AT_ONCE = 50_000  # pairs per vectorised step: about 12 words each, so a few MB
 
     def __init__(self, features: pa.Table, speakers: list[str | None], config: QuoteConfig):
         self._config = config
