@@ -108,7 +108,7 @@ def passage_rows(segments: pa.Table, reused: set[int], texts: dict[str, str]) ->
             "article_id": chunk.column("article_id"), "start": chunk.column("start"), "end": chunk.column("end"),
             "text": pa.array([texts[a][s:e] for a, s, e in zip(ids, starts, ends)], pa.string()),
         }).select(PASSAGES.names).cast(PASSAGES))
-    return pa.concat_tables(parts).combine_chunks()
+    return pa.concat_tables(parts)
 
 
 def segments_table(rows: list[dict]) -> pa.Table:

@@ -6,6 +6,7 @@ quickly and the logic stays usable (and testable) without an orchestrator.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -77,7 +78,8 @@ def peak_rss_mb() -> float:
         import resource
     except ImportError:  # not on Windows
         return 0.0
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KB on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS, KB on Linux
 
 
 def timed(stage: str) -> Callable:
