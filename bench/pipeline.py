@@ -267,8 +267,9 @@ def print_report(n: int, runs: list[PipelineRun], reference_seconds: list[float]
     print(f"{'stage':24s}" + "".join(f"{r.label[:3]:>10s}" for r in runs))
     for stage in stages:
         print(f"{stage:24s}" + "".join(f"{r.summary['seconds_by_stage'].get(stage, 0.0):10.2f}" for r in runs))
-    print("\npeak RSS of the flow process when each stage ended, MB (the first jump is the stage that set the peak)")
-    for stage in stages:
+    print("\npeak RSS of the flow process when each stage ended, MB (the first jump is the stage that set the peak;"
+          " a stage run twice, such as parse when a run reprocesses, is shown at its last end)")
+    for stage in dict.fromkeys(k for r in runs for k in r.summary.get("peak_rss_mb_after_stage", {})):
         print(f"{stage:24s}" + "".join(f"{r.summary.get('peak_rss_mb_after_stage', {}).get(stage, 0.0):10.0f}" for r in runs))
 
 

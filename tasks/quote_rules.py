@@ -25,7 +25,7 @@ content-word pairs scoped by the speaker (a bottom-k sketch). Content words are 
   partnership of coordination for the new era") recurs in his other remarks.
 
 All but exact copies need the same known speaker, `min_shared_content` of the shorter quote's content
-words in the other (but shared phrases), and no "same sentence, other names" ("Kenya ... Spain" vs "Ireland ... Norway";
+words in the other (except for shared phrases), and no "same sentence, other names" ("Kenya ... Spain" vs "Ireland ... Norway";
 "US" stands for "United States"). Quotes of no known speaker join their exact copies only: as wildcards
 they bridged the remarks of different speakers into clusters of thousands. Fragments and translations
 need the shorter quote to hold `min_length_ratio` of the longer's words, or a speech quoted whole would
@@ -174,7 +174,11 @@ def vetoed(a: Wording, b: Wording, short: Wording, long: Wording) -> bool:
 def shared_phrases(short: Wording, long: Wording, config: QuoteConfig) -> bool:
     """Whether two wordings share `phrases_min_count` runs of `phrase_min_words` words (in the same order), each
     with two content words, holding `phrases_min_content_words` distinct content words between them."""
-    a, b = short.words.split(), long.words.split()
+    a, b, k = short.words.split(), long.words.split(), config.phrase_min_words
+    # Each run starts with a k-word phrase of the shorter found in the longer: count those first, cheaply.
+    in_long = set(zip(*(b[i:] for i in range(k))))
+    if sum(gram in in_long for gram in zip(*(a[i:] for i in range(k)))) < config.phrases_min_count:
+        return False
     runs = [[_stem(w) for w in a[m.a : m.a + m.size] if w not in _STOPWORDS]
             for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if m.size >= config.phrase_min_words]
     runs = [r for r in runs if len(r) >= 2]
@@ -211,8 +215,7 @@ def same(a: Wording, b: Wording, config: QuoteConfig, near: Callable[[], bool] =
     if most and shared >= config.speaker_paraphrase_min_shared and bool(a.pairs & b.pairs) and \
             len(short.plain & long.content_set) >= config.speaker_paraphrase_min_overlap * len(short.plain):
         return True
-    # Two phrases of two content words or more share two consecutive content-word pairs: a cheap test first.
-    return phrases and len(a.pairs & b.pairs) >= 2 and shared_phrases(short, long, config)
+    return phrases and shared_phrases(short, long, config)
 
 
 def same_remark(a: dict, b: dict, config: QuoteConfig) -> bool:

@@ -84,7 +84,7 @@ def peak_rss_mb() -> float:
 
 def timed(stage: str) -> Callable:
     """Record a stage's wall time in the run's timings (the run is the first argument), and the process's peak
-    memory once it ends: the first stage whose figure jumps is the one that set the peak."""
+    memory once it ends, in the order stages end: the first stage whose figure jumps is the one that set the peak."""
 
     def decorate(fn: Callable) -> Callable:
         @wraps(fn)
@@ -94,6 +94,7 @@ def timed(stage: str) -> Callable:
                 return fn(run, *args, **kwargs)
             finally:
                 run.timings[stage] = run.timings.get(stage, 0.0) + time.perf_counter() - started
+                run.peak_rss_mb.pop(stage, None)  # a stage run twice (parse, for reprocessing) moves to its last end
                 run.peak_rss_mb[stage] = peak_rss_mb()
 
         return wrapper

@@ -14,7 +14,9 @@ from tasks.config import DedupConfig
 from tasks.dedup import assign_clusters, near_duplicate_edges
 from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
 from tasks.normalise import content_hash
-from tasks.passages import article_segments, passage_hashes, segments_table, update_passages
+from tasks import passages
+from tasks.passages import article_segments, passage_hashes, passage_rows, segments_table, update_passages
+from tasks.schemas import PASSAGES
 
 from conftest import SEEDS, TEST_DATA
 
@@ -134,6 +136,18 @@ def test_a_passage_needs_two_different_clusters():
     segments = segments_table([*article_segments("a", f"Xi said: “{quote}”", 8), *article_segments("b", f"RT quoted “{quote}”", 8)])
     assert len(passage_hashes(segments, {"a": "a", "b": "b"})) == 1
     assert passage_hashes(segments, {"a": "a", "b": "a"}) == set()  # duplicates of one story do not count
+
+
+def test_passage_rows_built_in_chunks_equal_one_chunk(monkeypatch):
+    texts = {f"s{i}": (SEEDS / name).read_text(encoding="utf-8") for i, name in enumerate(sorted(p.name for p in SEEDS.glob("*.txt")))}
+    texts["copy"] = texts["s0"]  # a whole article reused: every one of its segments is a passage
+    segments = segments_table([s for a, t in texts.items() for s in article_segments(a, t, 8)])
+    reused = passage_hashes(segments, {a: a for a in texts})
+    whole = passage_rows(segments, reused, texts)
+    monkeypatch.setattr(passages, "ROWS_AT_ONCE", 3)
+    chunked = passage_rows(segments, reused, texts)
+    assert whole.num_rows > 6 and chunked.equals(whole) and chunked.schema == PASSAGES
+    assert all(texts[r["article_id"]][r["start"] : r["end"]] == r["text"] for r in chunked.to_pylist())
 
 
 def test_update_passages_adds_old_occurrences_when_a_segment_becomes_reused():

@@ -184,6 +184,10 @@ STOCK_B = ("We discussed the drought, the security of the border, the railway to
     pytest.param(WATER_TALKS, WATER_REPLY.replace("the drought", "the drought in Kampala"), CALL, False,
                  id="two-shared-phrases-other-names"),
     pytest.param(STOCK_A, STOCK_B, CALL, False, id="one-stock-phrase"),
+    # "US" is a content word (an acronym) and "us" a stopword, so the two share no content-word pair.
+    pytest.param("Ministers came for talks with US about trade, and we hope they visit US in the spring again.",
+                 "Our partners arrived for talks with us about trade; next they will visit us in the spring, weather "
+                 "permitting.", CALL, True, id="two-shared-phrases-acronym-and-pronoun"),
 ])
 def test_shared_phrases(a, b, published, same):
     """Two translations of one sentence may share few words but keep two of its longer phrases; one phrase is not
