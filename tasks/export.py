@@ -109,7 +109,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
     if paragraph_rows:
         builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
-    builder.write("passages", reused.new_rows, "new")
+    builder.write("passages", reused.new_rows, "new")  # nothing when the passages stage wrote them already
     builder.write("_state/segments", reused.new_segments, "new")
     builder.write("_state/minhash", deduped.new_index, "new")
     builder.write("quotes", quoted.new_quotes, "new")
@@ -172,7 +172,7 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "snapshot_written": bool(parsed or run.changes.deleted or run.refresh_reason),
         "new_near_duplicate_edges": deduped.new_edges if deduped else 0,
         "articles_reclustered": deduped.updates.num_rows if deduped else 0,
-        "passage_occurrences_added": reused.new_rows.num_rows if reused else 0,
+        "passage_occurrences_added": reused.rows_added if reused else 0,
         "total_articles": totals.get("articles"),
         "total_rejected": totals.get("rejected"),
         "total_duplicates": totals.get("duplicate_pairs"),

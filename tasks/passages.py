@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -124,6 +124,12 @@ class PassageOutcome:
     removed_ids: set[str]
     new_segments: pa.Table
     reused_passages: int
+    rows_added: int = 0  # rows of new_rows, also once they are written and let go (`written`)
+
+    def written(self) -> PassageOutcome:
+        """The outcome once its new rows and segments are on disk: counts and removals only, so the rest of the
+        run does not hold them (at 100k articles ~2M rows with their text)."""
+        return replace(self, new_rows=self.new_rows.slice(0, 0), new_segments=self.new_segments.slice(0, 0))
 
 
 def update_passages(kept_segments: pa.Table, new_segments: pa.Table, cluster_of: dict[str, str],
@@ -139,4 +145,5 @@ def update_passages(kept_segments: pa.Table, new_segments: pa.Table, cluster_of:
     old_hits = kept_segments.filter(pc.is_in(kept_segments.column("segment_hash"), value_set=pa.array(sorted(added), pa.int64())))
     hits = pa.concat_tables([new_hits, old_hits])
     rows = passage_rows(hits, reused, texts(set(pc.unique(hits.column("article_id")).to_pylist())))
-    return PassageOutcome(new_rows=rows, removed_ids=before - after, new_segments=new_segments, reused_passages=len(after))
+    return PassageOutcome(new_rows=rows, removed_ids=before - after, new_segments=new_segments, reused_passages=len(after),
+                          rows_added=rows.num_rows)

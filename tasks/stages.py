@@ -284,8 +284,12 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     outcome = update_passages(kept_segments, new_segments, {k: a.cluster_id for k, a in deduped.assignments.items()},
                               before, lambda ids: texts_by(run, "article_id", ids, article_paths))
     get_run_logger().info("passages: %d reused passages; %d occurrences added, %d passages no longer reused",
-                          outcome.reused_passages, outcome.new_rows.num_rows, len(outcome.removed_ids))
-    return outcome
+                          outcome.reused_passages, outcome.rows_added, len(outcome.removed_ids))
+    # Written into the snapshot under construction now (it is switched in only by commit), not held until then.
+    builder = run.snapshot()
+    builder.write("passages", outcome.new_rows, "new")
+    builder.write("_state/segments", outcome.new_segments, "new")
+    return outcome.written()
 
 
 @task(name="quotes", task_run_name="quotes", cache_policy=NONE)
