@@ -95,10 +95,8 @@ def passage_id(segment_hash: int) -> str:
 ROWS_AT_ONCE = 50_000  # passage rows built as Python values at a time; the rest of the work stays in Arrow
 
 
-def passage_rows(segments: pa.Table, reused: set[int], texts: dict[str, str]) -> pa.Table:
-    """Passage rows for the segments whose hash is reused, with each occurrence's own text."""
-    hits = segments.filter(pc.is_in(segments.column("segment_hash"), value_set=pa.array(sorted(reused), pa.int64()))) \
-        if segments.num_rows else segments
+def passage_rows(hits: pa.Table, texts: dict[str, str]) -> pa.Table:
+    """Passage rows for segments (of reused hashes), with each occurrence's own text."""
     parts = [PASSAGES.empty_table()]
     for lo in range(0, hits.num_rows, ROWS_AT_ONCE):
         chunk = hits.slice(lo, ROWS_AT_ONCE)
@@ -144,6 +142,6 @@ def update_passages(kept_segments: pa.Table, new_segments: pa.Table, cluster_of:
     new_hits = new_segments.filter(pc.is_in(new_segments.column("segment_hash"), value_set=pa.array(sorted(reused), pa.int64())))
     old_hits = kept_segments.filter(pc.is_in(kept_segments.column("segment_hash"), value_set=pa.array(sorted(added), pa.int64())))
     hits = pa.concat_tables([new_hits, old_hits])
-    rows = passage_rows(hits, reused, texts(set(pc.unique(hits.column("article_id")).to_pylist())))
+    rows = passage_rows(hits, texts(set(pc.unique(hits.column("article_id")).to_pylist())))
     return PassageOutcome(new_rows=rows, removed_ids=before - after, new_segments=new_segments, reused_passages=len(after),
                           rows_added=rows.num_rows)

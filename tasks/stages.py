@@ -93,13 +93,18 @@ def timed(stage: str) -> Callable:
             try:
                 return fn(run, *args, **kwargs)
             finally:
-                run.timings[stage] = run.timings.get(stage, 0.0) + time.perf_counter() - started
-                run.peak_rss_mb.pop(stage, None)  # a stage run twice (parse, for reprocessing) moves to its last end
-                run.peak_rss_mb[stage] = peak_rss_mb()
+                _record(run, stage, started)
 
         return wrapper
 
     return decorate
+
+
+def _record(run: Run, stage: str, started: float) -> None:
+    """Add a stage's wall time since `started` to the run's timings, and note the peak memory as it ends."""
+    run.timings[stage] = run.timings.get(stage, 0.0) + time.perf_counter() - started
+    run.peak_rss_mb.pop(stage, None)  # a stage run twice (parse, for reprocessing) moves to its last end
+    run.peak_rss_mb[stage] = peak_rss_mb()
 
 
 def quoted_result(fn: Callable) -> Callable:
@@ -150,8 +155,7 @@ def plan(config: PipelineConfig) -> Run:
     """Scan the raw directory and work out what changed since the last snapshot."""
     started = time.perf_counter()
     run = begin_run(config)
-    run.timings["plan"] = time.perf_counter() - started
-    run.peak_rss_mb["plan"] = peak_rss_mb()
+    _record(run, "plan", started)
     changes = run.changes
     get_run_logger().info(
         "plan: %d new, %d changed or touched, %d deleted, %d unchanged%s",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tasks.config import DedupConfig
@@ -143,9 +144,10 @@ def test_passage_rows_built_in_chunks_equal_one_chunk(monkeypatch):
     texts["copy"] = texts["s0"]  # a whole article reused: every one of its segments is a passage
     segments = segments_table([s for a, t in texts.items() for s in article_segments(a, t, 8)])
     reused = passage_hashes(segments, {a: a for a in texts})
-    whole = passage_rows(segments, reused, texts)
+    hits = segments.filter(pc.is_in(segments.column("segment_hash"), value_set=pa.array(sorted(reused), pa.int64())))
+    whole = passage_rows(hits, texts)
     monkeypatch.setattr(passages, "ROWS_AT_ONCE", 3)
-    chunked = passage_rows(segments, reused, texts)
+    chunked = passage_rows(hits, texts)
     assert whole.num_rows > 6 and chunked.equals(whole) and chunked.schema == PASSAGES
     assert all(texts[r["article_id"]][r["start"] : r["end"]] == r["text"] for r in chunked.to_pylist())
 
