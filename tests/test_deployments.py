@@ -48,10 +48,21 @@ def wait_for_run(api: httpx.Client, flow_run_id: str, timeout: float = 180) -> d
     raise AssertionError(f"flow run {flow_run_id} did not finish within {timeout} s")
 
 
-def task_runs(api: httpx.Client, flow_run_id: str) -> dict[str, str]:
-    """Task run name -> state type, for one flow run."""
-    rows = call(api, "POST", "/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run_id]}}}).raise_for_status().json()
-    return {row["name"]: row["state_type"] for row in rows}
+def task_runs(api: httpx.Client, flow_run_id: str, names: tuple[str, ...], timeout: float = 60) -> dict[str, str]:
+    """Task run name -> state type, for one flow run, once every named task run is terminal (or at the timeout).
+
+    A flow run's own state is set by an API call, but its task runs reach the server as events that it
+    records a moment later: right after the flow run completes, a task run may still read PENDING under
+    its default name (CI saw `report-7c1`), so the test waits for the events rather than racing them.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = call(api, "POST", "/task_runs/filter",
+                    json={"flow_runs": {"id": {"any_": [flow_run_id]}}}).raise_for_status().json()
+        runs = {row["name"]: row["state_type"] for row in rows}
+        if all(runs.get(name) in TERMINAL for name in names) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.5)
 
 
 def start_run(api: httpx.Client, deployment: str, raw: Path, out: Path) -> str:
@@ -66,9 +77,10 @@ def assert_run_wrote_the_seeds(api: httpx.Client, flow_run_id: str, out: Path) -
     """The run completed, its stage and batch task runs are there, and its Parquet is readable."""
     run = wait_for_run(api, flow_run_id)
     assert run["state_type"] == "COMPLETED", run["state"].get("message")
-    runs = task_runs(api, flow_run_id)
-    for name in ("plan", "parse-changes-00000", "corpus-boilerplate", "normalise-00000", "dedup", "passages",
-                 "commit", "report"):
+    names = ("plan", "parse-changes-00000", "corpus-boilerplate", "normalise-00000", "dedup", "passages", "quotes",
+             "commit", "report")
+    runs = task_runs(api, flow_run_id, names)
+    for name in names:
         assert runs.get(name) == "COMPLETED", (name, runs)
     artifacts = call(api, "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
     assert {"newsflow-run-summary", "newsflow-report"} <= {a["key"] for a in artifacts}

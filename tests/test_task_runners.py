@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -40,13 +41,25 @@ def test_threads_processes_and_a_local_dask_cluster_give_the_same_datasets(corpu
         assert state.is_completed(), runner
         assert dataset_rows(out) == expected, runner
 
-        with get_client(sync_client=True) as client:
-            task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
-        names = {run.name for run in task_runs}
         batches = -(-len(list(corpus.rglob("*.txt"))) // 3)
+        task_runs = settled_task_runs(state.state_details.flow_run_id, count=2 * batches)
+        names = {run.name for run in task_runs}
         assert {f"parse-changes-{i:05d}" for i in range(batches)} <= names, runner
         assert {f"normalise-{i:05d}" for i in range(batches)} <= names, runner
         assert all(run.state.is_completed() for run in task_runs), runner
+
+
+def settled_task_runs(flow_run_id, count: int, timeout: float = 60) -> list:
+    """A flow run's task runs once at least `count` are final (their states reach the server as events, a moment
+    after the flow run itself completes)."""
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            final = [run for run in runs if run.state is not None and run.state.is_final()]
+            if len(final) == len(runs) >= count or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.2)
 
 
 def _unreadable(job: str) -> None:
