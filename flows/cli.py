@@ -142,7 +142,10 @@ def format_summary(summary: dict) -> str:
     ]
     if summary["refresh_reason"]:
         lines.append(f"  reprocessed everything: {summary['refresh_reason']}")
-    lines.append(f"  written this run: {summary['articles_written']} articles, {summary['rejected_written']} rejected"
+    lines.append(f"  written this run: {summary['articles_written']} articles"
+                 + (f" ({summary['articles_unchanged']} of them unchanged records of re-read files)"
+                    if summary.get("articles_unchanged") else "")
+                 + f", {summary['rejected_written']} rejected"
                  + (f" ({', '.join(f'{k}: {v}' for k, v in summary['rejected_by_reason'].items())})"
                     if summary["rejected_by_reason"] else ""))
     if summary["snapshot_written"]:

@@ -17,7 +17,7 @@ from tasks.entities import update_entities
 from tasks.faults import failpoint
 from tasks.ingest import ParseResult
 from tasks.knowledge import load_knowledge_base
-from tasks.normalise import NormaliseResult
+from tasks.normalise import FINGERPRINTED, NormaliseResult, article_fingerprints
 from tasks.passages import PassageOutcome
 from tasks.quote_index import QuoteOutcome
 from tasks.run import Run
@@ -26,6 +26,7 @@ from tasks.schemas import (
     ENTITY_MENTIONS,
     FILES_STATE,
     PARAGRAPH_STATE,
+    PREVIOUS_VERSIONS,
 )
 from tasks.storage import Snapshot, apply_updates
 
@@ -37,13 +38,21 @@ def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
     return set(run.changes.deleted) | (processed - touched)
 
 
-def first_ingested(run: Run, sources: set[str]) -> pa.Table:
-    """ingested_at of the previous articles of the given sources, so re-ingested ones keep it."""
-    if run.previous is None:
-        return pa.table({"article_id": pa.array([], pa.string()), "ingested_at": pa.array([], FILES_STATE.field("seen_at").type)})
-    previous = run.previous.read("articles", columns=["article_id", "source_path", "ingested_at"])
-    keep = pc.is_in(previous.column("source_path"), value_set=pa.array(sorted(sources), pa.string()))
-    return previous.filter(keep).select(["article_id", "ingested_at"])
+def previous_versions(run: Run, sources: set[str]) -> pa.Table:
+    """PREVIOUS_VERSIONS rows of the previous articles of the given sources: re-ingested ones keep their
+    ingested_at, and one that comes back unchanged for the later stages (the same fingerprint) is not redone by
+    them. A full refresh redoes everything: no fingerprints then."""
+    if run.previous is None or not sources:
+        return PREVIOUS_VERSIONS.empty_table()
+    source_set = pa.array(sorted(sources), pa.string())
+    if run.refresh_reason is not None:
+        rows = run.previous.read("articles", columns=["article_id", "source_path", "ingested_at"])
+        rows = rows.filter(pc.is_in(rows.column("source_path"), value_set=source_set))
+        return pa.table({"article_id": rows.column("article_id"), "ingested_at": rows.column("ingested_at"),
+                         "fingerprint": pa.nulls(rows.num_rows, pa.string())}, schema=PREVIOUS_VERSIONS)
+    rows = run.previous.lookup("articles", "source_path", sources, ["ingested_at", *FINGERPRINTED])
+    return pa.table({"article_id": rows.column("article_id"), "ingested_at": rows.column("ingested_at"),
+                     "fingerprint": pa.array(article_fingerprints(rows), pa.string())}, schema=PREVIOUS_VERSIONS)
 
 
 def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> pa.Table:
@@ -164,6 +173,7 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "files_unchanged": run.changes.unchanged + touched,
         "files_reprocessed_for_boilerplate": len(boilerplate.reprocess) if boilerplate else 0,
         "articles_written": sum(r.n_articles for r in normalised),
+        "articles_unchanged": sum(len(r.unchanged) for r in normalised),  # written again, not redone downstream
         "rejected_written": sum(rejected.values()),
         "rejected_by_reason": dict(sorted(rejected.items())),
         "languages": dict(languages.most_common()),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
@@ -24,7 +25,14 @@ from tasks.language import Language, ProfileDetector
 from tasks.passages import article_segments, segments_table
 from tasks.quote_clusters import keyed_variants
 from tasks.quotes import extract_quotes
-from tasks.schemas import ARTICLES, ENTITY_MENTIONS, PARSED, QUOTES, REJECTED
+from tasks.schemas import (
+    ARTICLES,
+    ENTITY_MENTIONS,
+    PARSED,
+    PREVIOUS_VERSIONS,
+    QUOTES,
+    REJECTED,
+)
 from tasks.storage import write_parquet
 from tasks.text import count_words
 
@@ -69,6 +77,24 @@ def detect_languages(texts: list[str], config: NormaliseConfig) -> list[Language
 def content_hash(text: str) -> str:
     """Hash of the clean text: equal for articles that are identical after normalisation."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+# The article columns the later stages (dedup, passages, entities, quotes) read: an article that comes back with
+# the same values in all of them, such as an untouched record of a changed or reprocessed JSON Lines file, is
+# written again but not redone by them. The rest are the file's hash and what those stages assign.
+FINGERPRINTED = [name for name in ARTICLES.names if name not in {"source_hash", "cluster_id", "duplicate_of", "ingested_at"}]
+
+
+def article_fingerprints(articles: pa.Table) -> list[str]:
+    """A hash per article row of its FINGERPRINTED columns: equal rows, equal hashes, in any process."""
+    columns = [articles.column(name).to_pylist() for name in FINGERPRINTED]
+    return [hashlib.sha256(repr(values).encode("utf-8", "surrogatepass")).hexdigest()[:32] for values in zip(*columns)]
+
+
+def unchanged_articles(articles: pa.Table, fingerprints: dict[str, str]) -> list[str]:
+    """Ids of the articles whose row has the fingerprint of their previous version."""
+    known = articles.filter(pc.is_in(articles.column("article_id"), value_set=pa.array(list(fingerprints), pa.string())))
+    return [i for i, f in zip(known.column("article_id").to_pylist(), article_fingerprints(known)) if fingerprints[i] == f]
 
 
 def finish_articles(parsed: pa.Table, boilerplate: dict[str, frozenset[int]],
@@ -118,7 +144,7 @@ class NormaliseJob:
 
     staging_path: str
     boilerplate: dict[str, frozenset[int]]
-    first_ingested_path: str | None
+    previous_versions_path: str | None  # PREVIOUS_VERSIONS rows of the articles this run replaces
     config: PipelineConfig
     articles_path: str
     rejected_path: str
@@ -143,6 +169,7 @@ class NormaliseResult:
     n_articles: int
     rejected_by_source: Counter[str]
     languages: Counter[str]
+    unchanged: list[str] = field(default_factory=list)  # ids written again but, unchanged, not redone downstream
     quotes_path: str | None = None
     quote_keys_path: str | None = None
     quote_features_path: str | None = None
@@ -151,16 +178,19 @@ class NormaliseResult:
 def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     """Finish one staging file: article rows, their MinHash signatures and passage segments."""
     parsed = pq.read_table(job.staging_path, schema=PARSED)
-    first_ingested: dict[str, datetime] = {}
-    if job.first_ingested_path:
-        known = pq.read_table(job.first_ingested_path)
-        first_ingested = dict(zip(known.column("article_id").to_pylist(), known.column("ingested_at").to_pylist()))
+    versions = pq.read_table(job.previous_versions_path, schema=PREVIOUS_VERSIONS) if job.previous_versions_path \
+        else PREVIOUS_VERSIONS.empty_table()
+    ids = versions.column("article_id").to_pylist()
+    first_ingested = dict(zip(ids, versions.column("ingested_at").to_pylist()))
+    fingerprints = {i: f for i, f in zip(ids, versions.column("fingerprint").to_pylist()) if f is not None}
     groups = set(parsed.column("boilerplate_group").to_pylist())
     boilerplate = {g: job.boilerplate[g] for g in groups if g in job.boilerplate}
     articles, rejected = finish_articles(parsed, boilerplate, first_ingested, job.config, job.now)
-    distinct = dict(zip(articles.column("content_hash").to_pylist(), articles.column("text").to_pylist()))
+    unchanged = unchanged_articles(articles, fingerprints)
+    fresh = articles.filter(pc.invert(pc.is_in(articles.column("article_id"), value_set=pa.array(unchanged, pa.string()))))
+    distinct = dict(zip(fresh.column("content_hash").to_pylist(), fresh.column("text").to_pylist()))
     signatures = signature_table(list(distinct), list(distinct.values()), job.config.dedup)
-    ids, texts = articles.column("article_id").to_pylist(), articles.column("text").to_pylist()
+    ids, texts = fresh.column("article_id").to_pylist(), fresh.column("text").to_pylist()
     segments = segments_table([row for article_id, text in zip(ids, texts)
                                for row in article_segments(article_id, text, job.config.dedup.passage_min_words)])
     entity_config = job.config.entities
@@ -182,6 +212,7 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
         segments_path=write(segments, job.segments_path),
         mentions_path=write(mentions, job.mentions_path),
         n_articles=articles.num_rows,
+        unchanged=unchanged,
         rejected_by_source=Counter(rejected.column("source_path").to_pylist()),
         languages=Counter(lang or "unknown" for lang in articles.column("language").to_pylist()),
         quotes_path=write(keyed.quotes.cast(QUOTES), job.quotes_path) if job.quotes_path else None,

@@ -218,6 +218,16 @@ PARSED = pa.schema(
     metadata={"description": "Staging: one parsed article before corpus boilerplate removal."},
 )
 
+# The previous version of each article a run replaces (changed and reprocessed files), for the normalise pass.
+PREVIOUS_VERSIONS = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("ingested_at", UTC_TS, nullable=False),
+        pa.field("fingerprint", pa.string()),  # of the columns later stages read; null on a full refresh
+    ],
+    metadata={"description": "Staging: first ingestion time and fingerprint of articles a run replaces."},
+)
+
 # State kept beside the datasets so the next run knows what it has already seen.
 FILES_STATE = pa.schema(
     [

@@ -45,7 +45,7 @@ from tasks.dedup import (
     pairs_needing_similarity,
     similarities,
 )
-from tasks.export import commit_snapshot, first_ingested, replaced_sources
+from tasks.export import commit_snapshot, previous_versions, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
@@ -65,6 +65,7 @@ from tasks.schemas import (
     MINHASH_INDEX,
     PARAGRAPH_STATE,
     PASSAGE_STATE,
+    PREVIOUS_VERSIONS,
     QUOTE_KEYS,
     QUOTES,
     VARIANT_FEATURES,
@@ -215,10 +216,11 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
     """Remove outlet boilerplate, finish the text, detect its language, hash it for dedup, one task run per batch."""
     builder = run.snapshot()
     staging = builder.root / "_staging"
-    known = first_ingested(run, replaced_sources(run, parsed))
-    known_path = str(write_parquet(known, staging / "first-ingested.parquet", known.schema)) if known.num_rows else None
+    versions = previous_versions(run, replaced_sources(run, parsed))
+    versions_path = str(write_parquet(versions, staging / "previous-versions.parquet", PREVIOUS_VERSIONS)) \
+        if versions.num_rows else None
     jobs = [
-        NormaliseJob(staging_path=path, boilerplate=boilerplate.sets, first_ingested_path=known_path,
+        NormaliseJob(staging_path=path, boilerplate=boilerplate.sets, previous_versions_path=versions_path,
                      config=run.config, articles_path=str(staging / f"articles-{Path(path).stem}.parquet"),
                      rejected_path=str(builder.part_path("rejected", f"late-{Path(path).stem}")),
                      minhash_path=str(staging / f"minhash-{Path(path).stem}.parquet"),
@@ -266,7 +268,8 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
         assignments=assignments, updates=changed_assignments(kept, assignments),
         duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
         dropped_contents=set(old_index.column("content_hash").to_pylist()) - present, edges=edges,
-        removed_articles=set(previous_articles.column("article_id").to_pylist()) - set(kept.column("article_id").to_pylist()),
+        removed_articles=set(previous_articles.column("article_id").to_pylist()) - set(kept.column("article_id").to_pylist())
+        - {i for r in normalised for i in r.unchanged},
         new_edges=new_edges.num_rows,
     )
     get_run_logger().info("dedup: %d candidate pairs, %d new near-duplicate edges, %d duplicates in %d clusters; "

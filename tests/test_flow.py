@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 
+from conftest import dataset_rows
 from flows.pipeline import newsflow
 from tasks.config import PipelineConfig
 from tasks.schemas import ARTICLES, REJECTED
@@ -145,6 +147,51 @@ def test_outlet_boilerplate_found_incrementally_matches_a_full_refresh(tmp_path)
     (raw / "planet" / "3.txt").unlink()  # back under the threshold: the footer is text again
     _run(raw, out)
     assert all("Daily Planet digest" in r["text"] for r in _articles(out))
+
+
+def _planet_record(number: int, footer: bool, outlet: str = "Daily Planet") -> str:
+    words = ("harbour", "grain", "ministers", "pipeline", "border", "railway", "tariffs", "students", "festival",
+             "drought", "bank", "satellite", "vaccine", "election", "museum", "river", "factory", "court")
+    detail = " ".join(random.Random(number).choices(words, k=80))  # enough of its own not to be a near duplicate
+    body = (f"{PROSE} {PROSE.replace('Thursday', 'Friday')}\n\nStory {number} reports on {detail}.\n\n"
+            f"President Xi said \"we will build a better world together with our partners in story {number}\".")
+    return json.dumps({"title": f"Planet headline {number}", "outlet": outlet, "published": f"2022-09-{number:02d}",
+                       "text": body + ("\n\nSubscribe to the Daily Planet digest" if footer else "")}) + "\n"
+
+
+def test_records_of_a_re_read_file_that_come_back_unchanged_are_not_redone(tmp_path):
+    """A JSON Lines file is re-read whole when it changes or holds a record that outlet boilerplate now reaches;
+    its records that come back the same are written again but skip dedup, passages, entities and quotes, and the
+    datasets still equal a full refresh's."""
+    raw, out, full = tmp_path / "raw", tmp_path / "out", tmp_path / "full"
+    raw.mkdir()
+    feed = raw / "feed.jsonl"
+    feed.write_text("".join(_planet_record(n, footer=n <= 2) for n in range(1, 6)))
+    (raw / "star.jsonl").write_text(_planet_record(7, footer=False, outlet="Evening Star"))  # reuses the prose
+    _run(raw, out)
+    assert [("Daily Planet digest" in r["text"]) for r in _articles(out)] == [True, True, False, False, False, False]
+    before = {r["article_id"]: r for r in _articles(out)}
+
+    # A third sighting of the footer makes it outlet boilerplate: records 1 and 2 change, 3 to 5 do not.
+    (raw / "more.jsonl").write_text(_planet_record(6, footer=True))
+    summary = _run(raw, out)
+    assert (summary["files_reprocessed_for_boilerplate"], summary["articles_unchanged"]) == (1, 3)
+    assert not any("Daily Planet digest" in r["text"] for r in _articles(out))
+    assert {i: r["ingested_at"] for i, r in before.items()} == {r["article_id"]: r["ingested_at"] for r in _articles(out)
+                                                                if r["article_id"] in before}
+    _run(raw, full)
+    assert dataset_rows(out) == dataset_rows(full)
+    assert all(rows for name, rows in dataset_rows(full).items() if name not in ("rejected", "duplicate_pairs"))
+
+    # An edited record gets a new id; the file's other records are unchanged.
+    lines = feed.read_text().splitlines(keepends=True)
+    lines[3] = _planet_record(44, footer=False)
+    feed.write_text("".join(lines))
+    summary = _run(raw, out)
+    assert (summary["files_changed"], summary["articles_written"], summary["articles_unchanged"]) == (1, 5, 4)
+    shutil.rmtree(full)
+    _run(raw, full)
+    assert dataset_rows(out) == dataset_rows(full)
 
 
 def test_full_refresh_and_version_change_reprocess_everything(seed_corpus, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.boilerplate import paragraph_hash
 from tasks.config import NormaliseConfig, PipelineConfig
-from tasks.normalise import detect_language, detect_languages, finish_articles
+from tasks.normalise import article_fingerprints, detect_language, detect_languages, finish_articles, unchanged_articles
 from tasks.schemas import ARTICLES, PARSED
 
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -80,3 +80,23 @@ def test_first_ingested_time_is_kept_on_reprocessing():
     earlier = datetime(2020, 5, 5, tzinfo=timezone.utc)
     articles, _ = finish_articles(_parsed([EN]), {}, {"id1": earlier}, PipelineConfig(), NOW)
     assert articles.column("ingested_at").to_pylist() == [earlier]
+
+
+def test_an_article_is_unchanged_for_the_later_stages_only_if_what_they_read_is_the_same():
+    articles, _ = finish_articles(_parsed([EN]), {}, {}, PipelineConfig(), NOW)
+    (previous,) = article_fingerprints(articles)
+    assert unchanged_articles(articles, {"id1": previous}) == ["id1"]
+    assert unchanged_articles(articles, {"other": previous}) == []
+
+    def with_value(column: str, value) -> pa.Table:
+        index = articles.schema.get_field_index(column)
+        return articles.set_column(index, articles.schema.field(column), pa.array([value], articles.schema.field(column).type))
+
+    # The file's hash, the first ingestion and what dedup assigns are not read by the later stages ...
+    for column, value in [("source_hash", "f" * 64), ("ingested_at", datetime(2020, 1, 1, tzinfo=timezone.utc)),
+                          ("cluster_id", "elsewhere"), ("duplicate_of", "elsewhere")]:
+        assert unchanged_articles(with_value(column, value), {"id1": previous}) == ["id1"], column
+    # ... the text, the outlet and the date are.
+    for column, value in [("text", EN + " More."), ("outlet", "Another outlet"), ("published_at", NOW),
+                          ("language_score", 0.5)]:
+        assert unchanged_articles(with_value(column, value), {"id1": previous}) == [], column
