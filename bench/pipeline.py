@@ -245,6 +245,11 @@ def print_report(n: int, runs: list[PipelineRun], reference_seconds: list[float]
               f"{r.wall_seconds - r.pipeline_seconds:11.2f} {r.cpu_seconds:7.1f}  {counts:>30s}  "
               f"{s['articles_written']:7d}  {s['rejected_written']:8d}  {r.max_rss_kb / 1024:11.0f}  "
               f"{r.tree_rss_kb / 1024:11.0f}  {r.output_bytes / 1e6:9.1f}  {r.output_files:5d}")
+    for r in runs:
+        if r.summary.get("files_reprocessed_for_boilerplate") or r.summary.get("articles_unchanged"):
+            print(f"{r.label}: {r.summary.get('files_reprocessed_for_boilerplate', 0)} unchanged files re-read for "
+                  f"outlet boilerplate; {r.summary.get('articles_unchanged', 0)} of the articles written came back "
+                  "unchanged and skipped the later stages")
     print("\nCPU seconds by process, sampled every 0.25 s (the last moments of each process are missed)")
     for r in runs:
         print(f"{r.label:26s} " + ", ".join(f"{k} {v:.1f}" for k, v in sorted((r.cpu_by_kind or {}).items())))

@@ -176,7 +176,8 @@ class NormaliseResult:
 
 
 def normalise_batch(job: NormaliseJob) -> NormaliseResult:
-    """Finish one staging file: article rows, their MinHash signatures and passage segments."""
+    """Finish one staging file: article rows, and the MinHash signatures, passage segments, entity mentions and
+    quotes of those not unchanged since their previous version."""
     parsed = pq.read_table(job.staging_path, schema=PARSED)
     versions = pq.read_table(job.previous_versions_path, schema=PREVIOUS_VERSIONS) if job.previous_versions_path \
         else PREVIOUS_VERSIONS.empty_table()
