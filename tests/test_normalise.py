@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tasks.boilerplate import paragraph_hash
 from tasks.config import NormaliseConfig, PipelineConfig
-from tasks.normalise import article_fingerprints, detect_language, detect_languages, finish_articles, unchanged_articles
+from tasks.normalise import FINGERPRINTED, article_fingerprints, detect_language, detect_languages, finish_articles, unchanged_articles
 from tasks.schemas import ARTICLES, PARSED
 
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -82,21 +83,26 @@ def test_first_ingested_time_is_kept_on_reprocessing():
     assert articles.column("ingested_at").to_pylist() == [earlier]
 
 
-def test_an_article_is_unchanged_for_the_later_stages_only_if_what_they_read_is_the_same():
+def test_an_article_is_unchanged_for_the_later_stages_only_if_what_they_read_is_the_same(tmp_path):
     articles, _ = finish_articles(_parsed([EN]), {}, {}, PipelineConfig(), NOW)
-    (previous,) = article_fingerprints(articles)
+    pq.write_table(articles, tmp_path / "a.parquet")  # the previous version is read back from Parquet
+    (previous,) = article_fingerprints(pq.read_table(tmp_path / "a.parquet", schema=ARTICLES))
     assert unchanged_articles(articles, {"id1": previous}) == ["id1"]
     assert unchanged_articles(articles, {"other": previous}) == []
 
     def with_value(column: str, value) -> pa.Table:
-        index = articles.schema.get_field_index(column)
-        return articles.set_column(index, articles.schema.field(column), pa.array([value], articles.schema.field(column).type))
+        field = articles.schema.field(column)
+        return articles.set_column(articles.schema.get_field_index(column), field, pa.array([value], field.type))
 
     # The file's hash, the first ingestion and what dedup assigns are not read by the later stages ...
     for column, value in [("source_hash", "f" * 64), ("ingested_at", datetime(2020, 1, 1, tzinfo=timezone.utc)),
                           ("cluster_id", "elsewhere"), ("duplicate_of", "elsewhere")]:
         assert unchanged_articles(with_value(column, value), {"id1": previous}) == ["id1"], column
-    # ... the text, the outlet and the date are.
-    for column, value in [("text", EN + " More."), ("outlet", "Another outlet"), ("published_at", NOW),
-                          ("language_score", 0.5)]:
-        assert unchanged_articles(with_value(column, value), {"id1": previous}) == [], column
+    # ... every other column is.
+    other = {pa.string(): "other", pa.large_string(): EN + " More.", pa.int32(): 7, pa.float32(): 0.25,
+             ARTICLES.field("published_at").type: NOW}
+    for column in FINGERPRINTED:
+        if column != "article_id":
+            field = ARTICLES.field(column)
+            value = not articles.column(column)[0].as_py() if field.type == pa.bool_() else other[field.type]
+            assert unchanged_articles(with_value(column, value), {"id1": previous}) == [], column

@@ -42,22 +42,22 @@ def test_threads_processes_and_a_local_dask_cluster_give_the_same_datasets(corpu
         assert dataset_rows(out) == expected, runner
 
         batches = -(-len(list(corpus.rglob("*.txt"))) // 3)
-        task_runs = settled_task_runs(state.state_details.flow_run_id, count=2 * batches)
-        names = {run.name for run in task_runs}
-        assert {f"parse-changes-{i:05d}" for i in range(batches)} <= names, runner
-        assert {f"normalise-{i:05d}" for i in range(batches)} <= names, runner
+        names = {f"{stage}-{i:05d}" for stage in ("parse-changes", "normalise") for i in range(batches)} | \
+            {"plan", "dedup", "passages", "quotes", "commit", "report"}
+        task_runs = settled_task_runs(state.state_details.flow_run_id, names)
+        assert names <= {run.name for run in task_runs}, runner
         assert all(run.state.is_completed() for run in task_runs), runner
 
 
-def settled_task_runs(flow_run_id, count: int, timeout: float = 60) -> list:
-    """A flow run's task runs once at least `count` are final (their states reach the server as events, a moment
-    after the flow run itself completes)."""
+def settled_task_runs(flow_run_id, names: set[str], timeout: float = 60) -> list:
+    """A flow run's task runs once the named ones are there and every one is final (their states reach the
+    server as events, a moment after the flow run itself completes), or at the timeout."""
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            final = [run for run in runs if run.state is not None and run.state.is_final()]
-            if len(final) == len(runs) >= count or time.monotonic() > deadline:
+            final = {run.name for run in runs if run.state is not None and run.state.is_final()}
+            if (names <= final and len(final) == len(runs)) or time.monotonic() > deadline:
                 return runs
             time.sleep(0.2)
 
