@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tasks.config import PipelineConfig, apply_offline_defaults, config_from_env
+from tasks.config import PipelineConfig, apply_prefect_defaults, config_from_env
 from tasks.remote import is_remote, local_config
 from tasks.run import plan_changes, scan_raw
 from tasks.schemas import DATASETS
@@ -71,7 +71,7 @@ def run(config: PipelineConfig, summary_json: Path | None) -> int:
         except OutputLocked as error:
             print(f"newsflow: {error}", file=sys.stderr)
             return EXIT_LOCKED
-    apply_offline_defaults()
+    apply_prefect_defaults()
     from flows.pipeline import newsflow  # Prefect reads the environment when imported
 
     state = newsflow(config, return_state=True)
@@ -98,7 +98,7 @@ def run(config: PipelineConfig, summary_json: Path | None) -> int:
 
 def serve(config: PipelineConfig, *, name: str, cron: str) -> int:
     """Serve the flow as a deployment with a cron schedule; runs happen in this process's children."""
-    apply_offline_defaults()
+    apply_prefect_defaults()
     from flows.pipeline import newsflow
 
     where = {"raw_dir": str(Path(config.raw_dir).resolve()), "out_dir": str(config.out_dir_path.resolve())}

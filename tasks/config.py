@@ -14,7 +14,11 @@ from pydantic import BaseModel, Field
 PIPELINE_VERSION = "0.4.0"
 
 # Prefect phones home unless told not to; nothing in newsflow may reach the internet.
-PREFECT_OFFLINE_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+# Prefect settings newsflow's CLI sets unless the user did: no telemetry, and a patient wait for the temporary
+# server a run starts (Prefect's default 20 s; on a busy 2-core machine it takes 12-22 s and more, and a run
+# that gives up fails before doing anything).
+PREFECT_ENV_DEFAULTS = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
 
 
 class IngestConfig(BaseModel):
@@ -160,10 +164,10 @@ def knowledge_fingerprint(config: EntityConfig) -> str:
     return digest.hexdigest()[:16]
 
 
-def apply_offline_defaults(environ: dict[str, str] | None = None) -> None:
-    """Set Prefect's no-telemetry variables unless the user set them already."""
+def apply_prefect_defaults(environ: dict[str, str] | None = None) -> None:
+    """Set PREFECT_ENV_DEFAULTS' variables unless the user set them already."""
     target = os.environ if environ is None else environ
-    for key, value in PREFECT_OFFLINE_ENV.items():
+    for key, value in PREFECT_ENV_DEFAULTS.items():
         target.setdefault(key, value)
 
 

@@ -306,11 +306,16 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     """Cluster the new quotes with the corpus's and repair clusters that lost quotes."""
     new_articles = read_parts(staging_paths(normalised, "articles_path"), ARTICLES, ARTICLE_META.names)
     new_ids = set(new_articles.column("article_id").to_pylist())
-    old_articles = lookup(run, "articles", ARTICLE_META.names)
+    # Three small columns of the whole corpus, read once: the clusters a run touches reach articles in most
+    # parts, and a look-up per call rescans every part's ids (2.8 s of a +1% run at 100k).
+    old_meta = previous(run, "articles", ARTICLE_META.names)
+
+    def old_articles(ids: set[str]) -> pa.Table:
+        return old_meta.filter(pc.is_in(old_meta.column("article_id"), value_set=pa.array(sorted(ids), pa.string())))
 
     def articles(ids: set[str]) -> pa.Table:
         fresh = new_articles.filter(pc.is_in(new_articles.column("article_id"), value_set=pa.array(sorted(ids), pa.string())))
-        return pa.concat_tables([old_articles("article_id", ids - new_ids), fresh])
+        return pa.concat_tables([old_articles(ids - new_ids), fresh])
 
     outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
                             read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
@@ -319,7 +324,7 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
                                       lookup(run, "_state/quote_variants"),
                                       lookup(run, "quote_clusters"),
                                       lookup(run, "_state/quote_cluster_outlets")),
-                            articles, run.config.quotes, lambda ids: old_articles("article_id", ids))
+                            articles, run.config.quotes, old_articles)
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))

@@ -50,3 +50,12 @@ def test_a_locked_output_exits_with_a_clear_message(seed_corpus, tmp_path):
     with output_lock(out):
         result = _newsflow("run", "--raw", str(seed_corpus), "--out", str(out), home=tmp_path)
     assert result.returncode == 3 and "locked by another newsflow run" in result.stderr
+
+
+def test_prefect_defaults_wait_for_a_slow_server_and_leave_the_users_settings_alone():
+    from tasks.config import apply_prefect_defaults
+
+    environ = {"DO_NOT_TRACK": "0"}
+    apply_prefect_defaults(environ)
+    assert environ["DO_NOT_TRACK"] == "0" and environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert int(environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]) >= 60  # Prefect's 20 s is too short here
