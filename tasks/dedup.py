@@ -162,24 +162,32 @@ def assign_clusters(articles: pa.Table, edges: pa.Table) -> dict[str, Assignment
     The canonical copy is the earliest published (unknown dates last), then the earliest
     ingested, then the smallest article_id: a deterministic choice that reruns never flip.
     """
-    contents = sorted(set(articles.column("content_hash").to_pylist()))
-    position = {h: i for i, h in enumerate(contents)}
-    sets = _UnionFind(len(contents))
+    if not articles.num_rows:
+        return {}
+    hashes = articles.column("content_hash")
+    contents = pc.unique(hashes).sort()
+    position = {h: i for i, h in enumerate(contents.to_pylist())}
+    sets = _UnionFind(len(position))
     for a, b in zip(edges.column("content_a").to_pylist(), edges.column("content_b").to_pylist()):
         if a in position and b in position:
             sets.union(position[a], position[b])
-    members: dict[int, list[tuple]] = {}
-    for row in articles.select(["article_id", "content_hash", "published_at", "ingested_at"]).to_pylist():
-        key = (row["published_at"] or _LATEST, row["ingested_at"], row["article_id"])
-        members.setdefault(sets.find(position[row["content_hash"]]), []).append((key, row))
+    roots = np.array([sets.find(i) for i in range(len(position))], np.int64)
+    # Sorted by group, then the canonical order; a group's first row is its canonical copy.
+    published = pc.fill_null(articles.column("published_at"), pa.scalar(_LATEST, articles.schema.field("published_at").type))
+    ranked = pa.table({"group": roots[pc.index_in(hashes, value_set=contents).to_numpy(zero_copy_only=False)],
+                       "published": published, "ingested": articles.column("ingested_at"),
+                       "article_id": articles.column("article_id"), "content_hash": hashes})
+    ranked = ranked.take(pc.sort_indices(ranked, [(c, "ascending") for c in ("group", "published", "ingested", "article_id")]))
+    group = ranked.column("group").to_numpy()
+    first = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1]
+    canonical_row = np.repeat(first, np.diff(np.r_[first, len(group)]))
+    ids, content = ranked.column("article_id").to_pylist(), ranked.column("content_hash").to_pylist()
     result: dict[str, Assignment] = {}
-    for group in members.values():
-        group.sort(key=lambda item: item[0])
-        canonical = group[0][1]
-        result[canonical["article_id"]] = Assignment(canonical["article_id"], None, None)
-        for _, row in group[1:]:
-            kind = "exact" if row["content_hash"] == canonical["content_hash"] else "near"
-            result[row["article_id"]] = Assignment(canonical["article_id"], canonical["article_id"], kind)
+    for row, top in enumerate(canonical_row.tolist()):
+        if row == top:
+            result[ids[row]] = Assignment(ids[row], None, None)
+        else:
+            result[ids[row]] = Assignment(ids[top], ids[top], "exact" if content[row] == content[top] else "near")
     return result
 
 
