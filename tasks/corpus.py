@@ -41,6 +41,12 @@ def lookup(run: Run, name: str, columns: list[str] | None = None) -> Callable[[s
     return lambda column, values: run.previous.lookup(name, column, values, names)
 
 
+def only(table: pa.Table, column: str, values: Iterable) -> pa.Table:
+    """The rows whose `column` value is among `values`."""
+    value_set = pa.array(sorted(set(values)), table.schema.field(column).type)
+    return table.filter(pc.is_in(table.column(column), value_set=value_set)) if table.num_rows else table
+
+
 def without(table: pa.Table, column: str, values: Iterable) -> pa.Table:
     """The rows whose `column` value is not among `values`."""
     value_set = pa.array(sorted(set(values)), table.schema.field(column).type)

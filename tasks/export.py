@@ -41,18 +41,15 @@ def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
 def previous_versions(run: Run, sources: set[str]) -> pa.Table:
     """PREVIOUS_VERSIONS rows of the previous articles of the given sources: re-ingested ones keep their
     ingested_at, and one that comes back unchanged for the later stages (the same fingerprint) is not redone by
-    them. A full refresh redoes everything: no fingerprints then."""
+    them. A full refresh redoes everything: no fingerprints then (nor their columns read)."""
     if run.previous is None or not sources:
         return PREVIOUS_VERSIONS.empty_table()
-    source_set = pa.array(sorted(sources), pa.string())
-    if run.refresh_reason is not None:
-        rows = run.previous.read("articles", columns=["article_id", "source_path", "ingested_at"])
-        rows = rows.filter(pc.is_in(rows.column("source_path"), value_set=source_set))
-        return pa.table({"article_id": rows.column("article_id"), "ingested_at": rows.column("ingested_at"),
-                         "fingerprint": pa.nulls(rows.num_rows, pa.string())}, schema=PREVIOUS_VERSIONS)
-    rows = run.previous.lookup("articles", "source_path", sources, ["ingested_at", *FINGERPRINTED])
+    refresh = run.refresh_reason is not None
+    rows = run.previous.lookup("articles", "source_path", sources,
+                               ["article_id", "ingested_at"] if refresh else ["ingested_at", *FINGERPRINTED])
+    fingerprints = pa.nulls(rows.num_rows, pa.string()) if refresh else pa.array(article_fingerprints(rows), pa.string())
     return pa.table({"article_id": rows.column("article_id"), "ingested_at": rows.column("ingested_at"),
-                     "fingerprint": pa.array(article_fingerprints(rows), pa.string())}, schema=PREVIOUS_VERSIONS)
+                     "fingerprint": fingerprints}, schema=PREVIOUS_VERSIONS)
 
 
 def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> pa.Table:
@@ -118,8 +115,6 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
     if paragraph_rows:
         builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
-    builder.write("passages", reused.new_rows, "new")  # nothing when the passages stage wrote them already
-    builder.write("_state/segments", reused.new_segments, "new")
     builder.write("_state/minhash", deduped.new_index, "new")
     builder.write("quotes", quoted.new_quotes, "new")
     builder.write("_state/quote_keys", quoted.new_keys, "new")

@@ -10,13 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from tasks.boilerplate import paragraph_hash
 from tasks.config import PIPELINE_VERSION, NormaliseConfig, PipelineConfig
+from tasks.corpus import only, without
 from tasks.dedup import signature_table
 from tasks.entities import match as match_entities
 from tasks.entities import mention_rows
@@ -93,7 +93,7 @@ def article_fingerprints(articles: pa.Table) -> list[str]:
 
 def unchanged_articles(articles: pa.Table, fingerprints: dict[str, str]) -> list[str]:
     """Ids of the articles whose row has the fingerprint of their previous version."""
-    known = articles.filter(pc.is_in(articles.column("article_id"), value_set=pa.array(list(fingerprints), pa.string())))
+    known = only(articles, "article_id", fingerprints)
     return [i for i, f in zip(known.column("article_id").to_pylist(), article_fingerprints(known)) if fingerprints[i] == f]
 
 
@@ -188,7 +188,7 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     boilerplate = {g: job.boilerplate[g] for g in groups if g in job.boilerplate}
     articles, rejected = finish_articles(parsed, boilerplate, first_ingested, job.config, job.now)
     unchanged = unchanged_articles(articles, fingerprints)
-    fresh = articles.filter(pc.invert(pc.is_in(articles.column("article_id"), value_set=pa.array(unchanged, pa.string()))))
+    fresh = without(articles, "article_id", unchanged)
     distinct = dict(zip(fresh.column("content_hash").to_pylist(), fresh.column("text").to_pylist()))
     signatures = signature_table(list(distinct), list(distinct.values()), job.config.dedup)
     ids, texts = fresh.column("article_id").to_pylist(), fresh.column("text").to_pylist()

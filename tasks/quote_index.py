@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.config import QuoteConfig
-from tasks.corpus import without
+from tasks.corpus import only, without
 from tasks.quote_clusters import (
     ASSIGNMENTS,
     ClusterUpdate,
@@ -81,14 +81,6 @@ def _values(table: pa.Table, column: str) -> set:
     return set(pc.unique(pc.drop_null(table.column(column))).to_pylist()) if table.num_rows else set()
 
 
-def _isin(table: pa.Table, column: str, values: set) -> pa.ChunkedArray | pa.Array:
-    return pc.is_in(table.column(column), value_set=pa.array(sorted(values), table.schema.field(column).type))
-
-
-def _only(table: pa.Table, column: str, values: set) -> pa.Table:
-    return table.filter(_isin(table, column, values)) if table.num_rows else table
-
-
 class _ArticleMeta:
     """Outlet and publication date of articles, each looked up once per run however often it is asked for."""
 
@@ -99,10 +91,10 @@ class _ArticleMeta:
     def table(self, ids: set[str]) -> pa.Table:
         missing = ids - self._known
         if missing:
-            found = _only(self._articles(missing).select(ARTICLE_META.names).cast(ARTICLE_META), "article_id", missing)
+            found = only(self._articles(missing).select(ARTICLE_META.names).cast(ARTICLE_META), "article_id", missing)
             self._table = pa.concat_tables([self._table, found])
             self._known |= missing
-        return _only(self._table, "article_id", ids)
+        return only(self._table, "article_id", ids)
 
     def dated(self, quotes: pa.Table) -> pa.Table:
         """QUOTES rows with their article's published_at."""
@@ -136,7 +128,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     # reprocessed articles neither leave nor come: they are written again with their (final) cluster.
     removed = old.quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
     unchanged = _unchanged(removed, new_quotes, articles_before, meta.table) if articles_before else set()
-    carried, removed = _only(removed, "quote_id", unchanged), without(removed, "quote_id", unchanged)
+    carried, removed = only(removed, "quote_id", unchanged), without(removed, "quote_id", unchanged)
     new_quotes = without(new_quotes, "quote_id", unchanged)
     removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
     survivors = meta.dated(without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
@@ -148,7 +140,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         # Only a cluster that lost a variant, or a day of one, can fall apart; the others keep their shape and
         # are named again by their smallest remaining quote_id.
         reshaped = _reshaped(hit_rows, variant_rows(survivors, features=hit_features))
-        redo = _only(survivors, "cluster_id", reshaped)
+        redo = only(survivors, "cluster_id", reshaped)
         if redo.num_rows:
             redo = assign_clusters(redo, cluster_quotes(redo, old.keys("variant", _values(redo, "variant")),
                                                         QUOTE_VARIANTS.empty_table(), no_keys, config, hit_features))
@@ -161,7 +153,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         """The state rows of variants once the removals are applied."""
         if not variants:
             return QUOTE_VARIANTS.empty_table()
-        return pa.concat_tables([old.variants("variant", variants - hit_variants), _only(repaired, "variant", variants)])
+        return pa.concat_tables([old.variants("variant", variants - hit_variants), only(repaired, "variant", variants)])
 
     # 2. New quotes against the variants sharing a key with them. A known variant copied on days it has
     # already been seen on adds nothing to compare: it only joins its cluster.
@@ -175,7 +167,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     for v, day in zip(new_quotes.column("variant").to_pylist(), quote_days(new_quotes).to_pylist()):
         new_days.setdefault(v, set()).add(day)
     active = {v for v, days in new_days.items() if not days <= known_days.get(v, set())}
-    active_keys = _only(new_keys, "variant", active)
+    active_keys = only(new_keys, "variant", active)
     candidate_keys = without(old.keys("key", _values(active_keys, "key")), "variant", gone_variants) \
         if active_keys.num_rows else no_keys
     related = pa.concat_tables([known, current(_values(candidate_keys, "variant") - new_variants)])
@@ -213,13 +205,13 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     old_members = old.quotes("cluster_id", rebuilt - hit) if rebuilt - hit else QUOTES.empty_table()
     members = pa.concat_tables([without(old_members, "quote_id", removed_ids | _values(working, "quote_id")).select(QUOTES.names),
                                 working, clustered.select(QUOTES.names)])
-    members = _only(members, "cluster_id", rebuilt)
-    rebuilt_rows, rebuilt_outlets = quote_cluster_rows(_only(cluster_variants, "cluster_id", rebuilt), members,
+    members = only(members, "cluster_id", rebuilt)
+    rebuilt_rows, rebuilt_outlets = quote_cluster_rows(only(cluster_variants, "cluster_id", rebuilt), members,
                                                        meta.table(_values(members, "article_id")))
-    grown_new = _only(clustered, "cluster_id", grown)
+    grown_new = only(clustered, "cluster_id", grown)
     previous = old.clusters("cluster_id", grown) if grown else QUOTE_CLUSTERS.empty_table()
     grown_rows, grown_outlets = grown_cluster_rows(
-        _only(cluster_variants, "cluster_id", grown), previous,
+        only(cluster_variants, "cluster_id", grown), previous,
         old.outlets("cluster_id", grown) if grown else QUOTE_CLUSTER_OUTLETS.empty_table(), grown_new,
         meta.table(_values(grown_new, "article_id")))
     existed = hit | renamed | _values(old_members, "cluster_id") | _values(previous, "cluster_id")
@@ -260,7 +252,7 @@ def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa
     ids = _values(removed, "article_id") & _values(new, "article_id")
 
     def meta(lookup: Callable[[set[str]], pa.Table]) -> dict:
-        table = _only(lookup(ids), "article_id", ids)
+        table = only(lookup(ids), "article_id", ids)
         return dict(zip(table.column("article_id").to_pylist(), zip(table.column("outlet").to_pylist(),
                                                                     table.column("published_at").to_pylist())))
 
@@ -271,5 +263,5 @@ def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa
     def rows(table: pa.Table) -> dict:
         return dict(zip(table.column("quote_id").to_pylist(), zip(*(table.column(c).to_pylist() for c in columns))))
 
-    was, comes = rows(removed), rows(_only(new, "article_id", same_articles))
+    was, comes = rows(removed), rows(only(new, "article_id", same_articles))
     return {q for q, row in comes.items() if was.get(q) == row}

@@ -28,6 +28,7 @@ from tasks.config import PipelineConfig
 from tasks.corpus import (
     ARTICLE_KEYS,
     lookup,
+    only,
     previous,
     read_parts,
     staging_paths,
@@ -311,11 +312,10 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     old_meta = previous(run, "articles", ARTICLE_META.names)
 
     def old_articles(ids: set[str]) -> pa.Table:
-        return old_meta.filter(pc.is_in(old_meta.column("article_id"), value_set=pa.array(sorted(ids), pa.string())))
+        return only(old_meta, "article_id", ids)
 
     def articles(ids: set[str]) -> pa.Table:
-        fresh = new_articles.filter(pc.is_in(new_articles.column("article_id"), value_set=pa.array(sorted(ids), pa.string())))
-        return pa.concat_tables([old_articles(ids - new_ids), fresh])
+        return pa.concat_tables([old_articles(ids - new_ids), only(new_articles, "article_id", ids)])
 
     outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
                             read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
