@@ -45,7 +45,10 @@ def signatures_of(index: pa.Table, num_perm: int) -> np.ndarray:
     return values.astype(np.uint32, copy=False).reshape(-1, num_perm)
 
 
-_CHUNK = 1 << 18  # candidate pairs scored at a time: bounds memory however large a bucket gets
+# Candidate pairs scored at a time: bounds memory however large a bucket gets. Each pair gathers two signature
+# rows, so a chunk costs ~1 KB a pair; on the 30k corpus's index (846 pairs found) 2^18 pairs at a time peaked at
+# +316 MB and 1.21 CPU s, 2^14 at +52 MB and 0.75 s (smaller chunks stay in cache), 2^12 at 0.88 s.
+_CHUNK = 1 << 14
 
 
 def _bucket_pairs(query: np.ndarray, reference: np.ndarray, same: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -116,32 +116,35 @@ def segments_table(rows: list[dict]) -> pa.Table:
 
 @dataclass(frozen=True)
 class PassageOutcome:
-    """Passage rows to add and to remove after this run's changes, and the segments to keep."""
+    """What a run changed in the passages: its rows are written as they are built, so only counts are kept."""
 
-    new_rows: pa.Table
-    removed_ids: set[str]
-    new_segments: pa.Table
+    removed_ids: set[str]  # passages of the last snapshot no longer reused
     reused_passages: int
-    rows_added: int = 0  # rows of new_rows, also once they are written and let go (`written`)
-
-    def written(self) -> PassageOutcome:
-        """The outcome once its new rows and segments are on disk: counts and removals only, so the rest of the
-        run does not hold them (at 100k articles ~2M rows with their text)."""
-        return replace(self, new_rows=self.new_rows.slice(0, 0), new_segments=self.new_segments.slice(0, 0))
+    rows_added: int  # passage rows written for this run
 
 
-def update_passages(kept_segments: pa.Table, new_segments: pa.Table, cluster_of: dict[str, str],
-                    before: set[str], texts: Callable[[set[str]], dict[str, str]]) -> PassageOutcome:
-    """Passages after a run: rows for new articles, rows for old articles whose segment became reused.
+# Article texts by id.
+TextsOf = Callable[[set[str]], dict[str, str]]
 
-    `before` holds the passage ids of the last snapshot; `texts` fetches article texts by id.
+
+def update_passages(kept_segments: pa.Table, new_batches: list[tuple[pa.Table, TextsOf]], cluster_of: dict[str, str],
+                    before: set[str], old_texts: TextsOf, write: Callable[[pa.Table], object]) -> PassageOutcome:
+    """Passage rows for new articles, and for old articles whose segment became reused, handed to `write`.
+
+    `new_batches` holds the run's segments in batches, each with where its articles' texts are (one staging
+    file); a batch's rows are built and written before the next batch's texts are read, then the rows of old
+    articles (`kept_segments`, texts from `old_texts`). At 100k articles a run's texts were ~370 MB held at once.
+    `before` holds the passage ids of the last snapshot.
     """
-    reused = passage_hashes(pa.concat_tables([kept_segments, new_segments]), cluster_of)
+    reused = passage_hashes(pa.concat_tables([kept_segments, *(segments for segments, _ in new_batches)]), cluster_of)
     after = {passage_id(h) for h in reused}
-    added = {h for h in reused if passage_id(h) not in before}
-    new_hits = new_segments.filter(pc.is_in(new_segments.column("segment_hash"), value_set=pa.array(sorted(reused), pa.int64())))
-    old_hits = kept_segments.filter(pc.is_in(kept_segments.column("segment_hash"), value_set=pa.array(sorted(added), pa.int64())))
-    hits = pa.concat_tables([new_hits, old_hits])
-    rows = passage_rows(hits, texts(set(pc.unique(hits.column("article_id")).to_pylist())))
-    return PassageOutcome(new_rows=rows, removed_ids=before - after, new_segments=new_segments, reused_passages=len(after),
-                          rows_added=rows.num_rows)
+    added = pa.array(sorted(h for h in reused if passage_id(h) not in before), pa.int64())
+    reused_set = pa.array(sorted(reused), pa.int64())
+    rows_added = 0
+    for segments, hashes, texts in [*((s, reused_set, t) for s, t in new_batches), (kept_segments, added, old_texts)]:
+        hits = segments.filter(pc.is_in(segments.column("segment_hash"), value_set=hashes))
+        if hits.num_rows:
+            rows = passage_rows(hits, texts(set(pc.unique(hits.column("article_id")).to_pylist())))
+            write(rows)
+            rows_added += rows.num_rows
+    return PassageOutcome(removed_ids=before - after, reused_passages=len(after), rows_added=rows_added)

@@ -6,11 +6,12 @@ quickly and the logic stays usable (and testable) without an orchestrator.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 
 import numpy as np
@@ -285,19 +286,21 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
 @timed("passages")
 def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -> PassageOutcome:
     """Find sentences and quotations reused across articles of different duplicate clusters."""
-    article_paths = staging_paths(normalised, "articles_path")
     kept_segments = without(previous(run, "_state/segments"), "article_id", deduped.removed_articles)
-    new_segments = read_parts(staging_paths(normalised, "segments_path"), PASSAGE_STATE)
+    # Each staging file's segments with the texts of its articles, read when its rows are built.
+    new_batches = [(read_parts([r.segments_path], PASSAGE_STATE), partial(texts_by, run, "article_id", new_articles_paths=[r.articles_path]))
+                   for r in normalised if r.segments_path]
     before = set(previous(run, "passages", ["passage_id"]).column("passage_id").to_pylist())
-    outcome = update_passages(kept_segments, new_segments, {k: a.cluster_id for k, a in deduped.assignments.items()},
-                              before, lambda ids: texts_by(run, "article_id", ids, article_paths))
+    # Written into the snapshot under construction as they are built (it is switched in only by commit).
+    builder = run.snapshot()
+    parts = itertools.count()
+    outcome = update_passages(kept_segments, new_batches, {k: a.cluster_id for k, a in deduped.assignments.items()},
+                              before, partial(texts_by, run, "article_id", new_articles_paths=[]),
+                              lambda rows: builder.write("passages", rows, f"new-{next(parts):05d}"))
+    builder.write("_state/segments", pa.concat_tables([PASSAGE_STATE.empty_table(), *(segments for segments, _ in new_batches)]), "new")
     get_run_logger().info("passages: %d reused passages; %d occurrences added, %d passages no longer reused",
                           outcome.reused_passages, outcome.rows_added, len(outcome.removed_ids))
-    # Written into the snapshot under construction now (it is switched in only by commit), not held until then.
-    builder = run.snapshot()
-    builder.write("passages", outcome.new_rows, "new")
-    builder.write("_state/segments", outcome.new_segments, "new")
-    return outcome.written()
+    return outcome
 
 
 @task(name="quotes", task_run_name="quotes", cache_policy=NONE)

@@ -17,7 +17,7 @@ from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
 from tasks.normalise import content_hash
 from tasks import passages
 from tasks.passages import article_segments, passage_hashes, passage_rows, segments_table, update_passages
-from tasks.schemas import PASSAGES
+from tasks.schemas import PASSAGE_STATE, PASSAGES
 
 from conftest import SEEDS, TEST_DATA
 
@@ -157,9 +157,44 @@ def test_update_passages_adds_old_occurrences_when_a_segment_becomes_reused():
     texts = {"old": f"Xi said: “{quote}”", "new": f"RT quoted Xi: “{quote.replace('China', 'china')}”"}
     old = segments_table(article_segments("old", texts["old"], 8))
     new = segments_table(article_segments("new", texts["new"], 8))
-    outcome = update_passages(old, new, {}, before=set(), texts=lambda ids: {i: texts[i] for i in ids})
-    rows = outcome.new_rows.to_pylist()
+    written: list[pa.Table] = []
+    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "new"})], {}, before=set(),
+                              old_texts=lambda ids: {i: texts[i] for i in ids if i == "old"}, write=written.append)
+    rows = pa.concat_tables(written).to_pylist()
     assert sorted(r["article_id"] for r in rows) == ["new", "old"] and len({r["passage_id"] for r in rows}) == 1
     assert all(texts[r["article_id"]][r["start"] : r["end"]] == r["text"] for r in rows)
-    gone = update_passages(old, new.slice(0, 0), {}, before={rows[0]["passage_id"]}, texts=lambda ids: {})
-    assert gone.removed_ids == {rows[0]["passage_id"]} and gone.new_rows.num_rows == 0
+    assert outcome.rows_added == len(rows) and outcome.reused_passages == 1
+    written.clear()
+    gone = update_passages(old, [], {}, before={rows[0]["passage_id"]}, old_texts=lambda ids: {}, write=written.append)
+    assert gone.removed_ids == {rows[0]["passage_id"]} and not written and gone.rows_added == 0
+
+
+def test_update_passages_reads_texts_and_writes_rows_one_batch_at_a_time():
+    """Each batch's rows are written before the next batch's texts are read, each from its own source; the rows
+    equal those of one batch holding everything."""
+    texts = {f"s{i}": (SEEDS / name).read_text(encoding="utf-8") for i, name in enumerate(sorted(p.name for p in SEEDS.glob("*.txt")))}
+    events: list[tuple] = []
+
+    def source(name: str, ids_there: list[str]):
+        def fetch(ids: set[str]) -> dict[str, str]:
+            assert ids <= set(ids_there)
+            events.append(("read " + name, frozenset(ids)))
+            return {i: texts[i] for i in ids}
+        return fetch
+
+    def write(rows: pa.Table) -> None:
+        events.append(("write", frozenset(rows.column("article_id").to_pylist())))
+        written.append(rows)
+
+    groups = {"a": ["s0", "s1"], "b": ["s2", "s3", "s4"]}
+    batches = [(segments_table([s for a in ids for s in article_segments(a, texts[a], 8)]), source(name, ids)) for name, ids in groups.items()]
+    written: list[pa.Table] = []
+    batched = update_passages(PASSAGE_STATE.empty_table(), batches, {}, set(), source("old", []), write)
+    assert [kind for kind, _ in events] == ["read a", "write", "read b", "write"]
+    assert events[1][1] == events[0][1] and events[3][1] == events[2][1]
+    together: list[pa.Table] = []
+    whole = update_passages(PASSAGE_STATE.empty_table(), [(pa.concat_tables([s for s, _ in batches]), source("all", list(texts)))], {},
+                            set(), source("old", []), together.append)
+    assert batched == whole and batched.rows_added > 0
+    order = [(c, "ascending") for c in ("passage_id", "article_id", "start")]
+    assert pa.concat_tables(written).sort_by(order).equals(pa.concat_tables(together).sort_by(order))
