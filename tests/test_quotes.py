@@ -18,10 +18,12 @@ from tasks.quote_clusters import (
     assign_clusters,
     cluster_quotes,
     keyed_quotes,
+    keyed_variants,
     quote_cluster_rows,
     quote_keys,
     variant_rows,
 )
+from tasks import quote_clusters, quote_rules
 from tasks.quote_rules import same_remark
 from tasks.quotes import extract_quotes, quote_id
 from tasks.schemas import QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
@@ -275,6 +277,23 @@ def test_incremental_equals_batch_in_any_order(seed):
         for run in runs[1:]:
             clustered = add(clustered, run)
         assert clusters_of(clustered) == expected
+
+
+@pytest.mark.parametrize("pair_chunk", [1, 7])
+def test_pairs_in_small_chunks_cluster_alike_and_make_each_wording_once(monkeypatch, pair_chunk):
+    """Candidate pairs come in chunks, owners in speaker order, and the wordings of speakers already done are let
+    go: clusters do not depend on the chunking, and no wording is made twice."""
+    rows = _synthetic_quotes(300, 4)
+    expected = clusters_of(batch(rows))
+    keyed = keyed_variants(pa.Table.from_pylist(rows, schema=WITH_DATES))
+    made: list[tuple] = []
+    wording = quote_rules.wording
+    monkeypatch.setattr(quote_clusters, "PAIR_CHUNK", pair_chunk)
+    monkeypatch.setattr(quote_rules, "wording", lambda text, speaker: made.append((text, speaker)) or wording(text, speaker))
+    update = cluster_quotes(keyed.quotes, keyed.keys, QUOTE_VARIANTS.empty_table(), QUOTE_KEYS.empty_table(), CONFIG,
+                            keyed.features)
+    assert clusters_of(assign_clusters(keyed.quotes, update)) == expected
+    assert len(made) > 50 and len(made) == len(set(made))
 
 
 def test_batch_clusters():
