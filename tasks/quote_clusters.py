@@ -103,13 +103,14 @@ _LONG_VARIANTS = pa.schema([QUOTE_VARIANTS.field(c) for c in
                            + [pa.field("n", pa.int64()), pa.field("day", pa.int32())])
 
 
-def _best_first(table: pa.Table, group: str) -> pa.Table:
-    """Rows sorted by `group`, then best copy first: a direct quote before a reported one, the longest text,
-    the smallest quote_id."""
-    table = table.append_column("_indirect", pc.not_equal(table.column("kind"), "direct")) \
-        .append_column("_length", pc.utf8_length(table.column("text")))
-    return table.sort_by([(group, "ascending"), ("_indirect", "ascending"), ("_length", "descending"),
-                          ("quote_id", "ascending")]).drop_columns(["_indirect", "_length"])
+def _best_first(table: pa.Table, group: str) -> pa.Array:
+    """Row numbers that sort `table` by `group`, then best copy first: a direct quote before a reported one, the
+    longest text, the smallest quote_id. (Only these columns are sorted: take rows in this order rather
+    than sorting every column.)"""
+    keys = pa.table({group: table.column(group), "_indirect": pc.not_equal(table.column("kind"), "direct"),
+                     "_length": pc.utf8_length(table.column("text")), "quote_id": table.column("quote_id")})
+    return pc.sort_indices(keys, [(group, "ascending"), ("_indirect", "ascending"), ("_length", "descending"),
+                                  ("quote_id", "ascending")])
 
 
 def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | None = None) -> pa.Table:
@@ -133,8 +134,9 @@ def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | Non
     parts = [t.select(_LONG_VARIANTS.names).cast(_LONG_VARIANTS) for t in parts if t.num_rows]
     if not parts:
         return QUOTE_VARIANTS.empty_table()
-    table = _best_first(pa.concat_tables(parts), "variant")
-    firsts = table.take(_first_of_runs(table.column("variant")))
+    table = pa.concat_tables(parts)
+    order = _best_first(table, "variant")
+    firsts = table.take(order.take(pa.array(_first_of_runs(table.column("variant").take(order)))))
     grouped = table.group_by("variant", use_threads=False).aggregate([
         ("day", "distinct", pc.CountOptions(mode="all")), ("cluster_id", "min"), ("n", "sum")]).sort_by("variant")
     days = pa.array([sorted(d, key=lambda x: (x is not None, x or 0)) for d in grouped.column("day_distinct").to_pylist()],
@@ -267,22 +269,18 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         keyed = keyed_variants(new_quotes, config)
         new_quotes, new_features = keyed.quotes, keyed.features
     old = old_variants if old_variants.num_rows else QUOTE_VARIANTS.empty_table()
-    new_ids, new_variant = new_quotes.column("quote_id").to_pylist(), new_quotes.column("variant").to_numpy()
+    new_ids, new_variant = new_quotes.column("quote_id").combine_chunks(), new_quotes.column("variant").to_numpy()
     variants = distinct(np.concatenate([old.column("variant").to_numpy(), new_variant]))
     old_node = np.searchsorted(variants, old.column("variant").to_numpy())
     new_node = np.searchsorted(variants, new_variant)
-    texts: list[str | None] = [None] * len(variants)
-    speakers: list[str | None] = [None] * len(variants)
-    days_of: list[set] = [set() for _ in variants]
-    for node, text, speaker, days in zip(old_node.tolist(), old.column("text").to_pylist(),
-                                         old.column("speaker_entity_id").to_pylist(), old.column("days").to_pylist()):
-        texts[node], speakers[node] = text, speaker
-        days_of[node].update(days)
-    for node, text, speaker, day in zip(new_node.tolist(), new_quotes.column("text").to_pylist(),
-                                        new_quotes.column("speaker_entity_id").to_pylist(), quote_days(new_quotes).to_pylist()):
-        if texts[node] is None:
-            texts[node], speakers[node] = text, speaker
-        days_of[node].add(day)
+    # Each node's text and speaker: its old state row's, else its first new quote's (no Python string per quote).
+    node = np.concatenate([old_node, new_node])
+    by_node = np.argsort(node, kind="stable")
+    first = pa.array(by_node[np.searchsorted(node[by_node], np.arange(len(variants)))])  # every node has a row
+    texts = pa.concat_arrays([old.column("text").combine_chunks(), new_quotes.column("text").combine_chunks()]).take(first).to_pylist()
+    speakers = pa.concat_arrays([old.column("speaker_entity_id").combine_chunks(),
+                                 new_quotes.column("speaker_entity_id").combine_chunks()]).take(first).to_pylist()
+    days_of = _NodeDays(len(variants), old_node, old.column("days"), new_node, quote_days(new_quotes))
     # Nodes: one per variant, then one per old cluster id.
     old_cluster = old.column("cluster_id").to_pylist()
     clusters = sorted(set(old_cluster))
@@ -303,19 +301,38 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
             wording.release_before(int(screen.speaker[a].min()))
             _test_pairs(a, b, parent,
                         lambda i, j: rules.same(wording(i), wording(j), config, lambda: rules.near(days_of[i], days_of[j], config)))
-    roots = _roots(parent).tolist()
-    name: dict[int, str] = {}
-    for c in clusters:  # an old cluster is named by its smallest quote_id: none of its members is smaller
-        name.setdefault(roots[node_of_cluster[c]], c)
-    for qid, node in zip(new_ids, new_node.tolist()):
-        root = roots[node]
-        if root not in name or qid < name[root]:
-            name[root] = qid
-    assignments = [name[roots[node]] for node in new_node.tolist()]
-    renames = [(c, name[roots[node_of_cluster[c]]]) for c in clusters if name[roots[node_of_cluster[c]]] != c]
-    return ClusterUpdate(pa.table([pa.array(new_ids, pa.string()), pa.array(assignments, pa.string())], schema=ASSIGNMENTS),
-                         pa.table([pa.array([x for x, _ in renames], pa.string()),
-                                   pa.array([y for _, y in renames], pa.string())], schema=RENAMES))
+    # Each component is named by the smallest id in it: an old cluster's id (the smallest quote_id of its members)
+    # or a new quote's id.
+    roots = _roots(parent)
+    ids = pa.concat_arrays([pa.array(clusters, pa.string()), new_ids])
+    root_of = pa.array(np.concatenate([roots[len(variants) + np.arange(len(clusters), dtype=np.int64)], roots[new_node]]))
+    names = pa.table({"root": root_of, "id": ids}).group_by("root", use_threads=False).aggregate([("id", "min")])
+    name = pc.take(names.column("id_min"), pc.index_in(root_of, value_set=names.column("root").combine_chunks()))
+    assignments = name.slice(len(clusters))
+    cluster_names = name.slice(0, len(clusters))
+    moved = pc.not_equal(cluster_names, ids.slice(0, len(clusters)))
+    return ClusterUpdate(pa.table([new_ids, assignments], schema=ASSIGNMENTS),
+                         pa.table([ids.slice(0, len(clusters)).filter(moved), cluster_names.filter(moved)], schema=RENAMES))
+
+
+class _NodeDays:
+    """The publication days of each node's copies (None: unknown), from its state row's days and its new quotes'."""
+
+    _UNKNOWN = np.iinfo(np.int32).min
+
+    def __init__(self, n_nodes: int, old_node: np.ndarray, old_days: pa.ChunkedArray, new_node: np.ndarray,
+                 new_days: pa.Array):
+        old_days = old_days.combine_chunks()
+        parent = pc.list_parent_indices(old_days).to_numpy(zero_copy_only=False)
+        node = np.concatenate([old_node[parent], new_node])
+        day = np.concatenate([pc.fill_null(pc.list_flatten(old_days), self._UNKNOWN).to_numpy(zero_copy_only=False),
+                              pc.fill_null(new_days, self._UNKNOWN).to_numpy(zero_copy_only=False)]).astype(np.int64)
+        order = np.argsort(node, kind="stable")
+        self._day = day[order]
+        self._bounds = np.searchsorted(node[order], np.arange(n_nodes + 1))
+
+    def __getitem__(self, node: int) -> list[int | None]:
+        return [None if d == self._UNKNOWN else d for d in self._day[self._bounds[node] : self._bounds[node + 1]].tolist()]
 
 
 class _Wordings:
@@ -441,18 +458,22 @@ class _Screen:
 
 def assign_clusters(quotes: pa.Table, update: ClusterUpdate) -> pa.Table:
     """The quotes with a clustering run applied: new quotes' ids set, renamed clusters' members moved."""
-    given = dict(zip(update.assignments.column("quote_id").to_pylist(), update.assignments.column("cluster_id").to_pylist()))
-    renamed = dict(zip(update.renames.column("cluster_id").to_pylist(), update.renames.column("new_cluster_id").to_pylist()))
-    ids, current = quotes.column("quote_id").to_pylist(), quotes.column("cluster_id").to_pylist()
-    column = pa.array([given.get(q, renamed.get(c, c)) for q, c in zip(ids, current)], pa.string())
+    def mapped(keys: pa.ChunkedArray, table: pa.Table, source: str, target: str) -> pa.ChunkedArray:
+        """`keys` looked up in `table`'s `source` column: its `target` value, null where absent (ids are unique)."""
+        return pc.take(table.column(target).combine_chunks(), pc.index_in(keys, value_set=table.column(source).combine_chunks()))
+
+    current = quotes.column("cluster_id")
+    renamed = pc.coalesce(mapped(current, update.renames, "cluster_id", "new_cluster_id"), current)
+    column = pc.coalesce(mapped(quotes.column("quote_id"), update.assignments, "quote_id", "cluster_id"), renamed)
     return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
 
 
 def _summaries(variants: pa.Table) -> pa.Table:
     """Per cluster of `variants` (QUOTE_VARIANTS rows, all of each cluster's): the representative text (the best
     copy of its most repeated variant), the speaker of most quotes (then the smallest id), and n_quotes."""
-    ranked = _best_first(variants.select(["cluster_id", "n_quotes", "quote_id", "text", "kind"])
-                         .append_column("_fewer", pc.negate(variants.column("n_quotes"))), "cluster_id")
+    ranked = variants.select(["cluster_id", "n_quotes", "quote_id", "text", "kind"]) \
+        .append_column("_fewer", pc.negate(variants.column("n_quotes")))
+    ranked = ranked.take(_best_first(ranked, "cluster_id"))
     ranked = ranked.sort_by([("cluster_id", "ascending"), ("_fewer", "ascending")])  # stable: the best copy order stays
     best = ranked.take(_first_of_runs(ranked.column("cluster_id"))).select(["cluster_id", "text"])
     known = variants.filter(pc.is_valid(variants.column("speaker_entity_id")))

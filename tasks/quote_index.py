@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -97,12 +98,13 @@ class _ArticleMeta:
         return only(self._table, "article_id", ids)
 
     def dated(self, quotes: pa.Table) -> pa.Table:
-        """QUOTES rows with their article's published_at."""
+        """QUOTES rows, in their order, with their article's published_at (a column added, the rest not copied)."""
         quotes = quotes.select(QUOTES.names).cast(QUOTES)
         if not quotes.num_rows:
             return DATED_QUOTES.empty_table()
-        meta = self.table(_values(quotes, "article_id")).select(["article_id", "published_at"])
-        return quotes.join(meta, "article_id", use_threads=False).select(DATED_QUOTES.names).cast(DATED_QUOTES)
+        meta = self.table(_values(quotes, "article_id"))
+        at = pc.index_in(quotes.column("article_id"), value_set=meta.column("article_id").combine_chunks())
+        return quotes.append_column(DATED_QUOTES.field("published_at"), pc.take(meta.column("published_at").combine_chunks(), at))
 
 
 def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Table, removed_articles: set[str],
@@ -162,11 +164,8 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         if new_keys.num_rows else no_keys
     new_variants = _values(new_quotes, "variant")
     known = current(new_variants)
-    known_days = dict(zip(known.column("variant").to_pylist(), map(set, known.column("days").to_pylist())))
-    new_days: dict[int, set] = {}
-    for v, day in zip(new_quotes.column("variant").to_pylist(), quote_days(new_quotes).to_pylist()):
-        new_days.setdefault(v, set()).add(day)
-    active = {v for v, days in new_days.items() if not days <= known_days.get(v, set())}
+    active = _values(_variant_days(new_quotes.column("variant"), quote_days(new_quotes))
+                     .join(_variant_days(*_exploded_days(known)), ["variant", "day"], join_type="left anti"), "variant")
     active_keys = only(new_keys, "variant", active)
     candidate_keys = without(old.keys("key", _values(active_keys, "key")), "variant", gone_variants) \
         if active_keys.num_rows else no_keys
@@ -225,6 +224,20 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         outlets=pa.concat_tables([rebuilt_outlets, grown_outlets]), dropped_clusters=hit | renamed | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
     )
+
+
+_UNKNOWN_DAY = np.iinfo(np.int32).min  # stands for a null day in joins, which match no null
+
+
+def _variant_days(variants: pa.ChunkedArray | pa.Array, days: pa.ChunkedArray | pa.Array) -> pa.Table:
+    """(variant, day) rows, an unknown day as _UNKNOWN_DAY."""
+    return pa.table({"variant": variants, "day": pc.fill_null(days, _UNKNOWN_DAY)})
+
+
+def _exploded_days(variants: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """Each QUOTE_VARIANTS row's variant once per day of its copies, and the days."""
+    days = variants.column("days").combine_chunks()
+    return variants.column("variant").combine_chunks().take(pc.list_parent_indices(days)), pc.list_flatten(days)
 
 
 def _reshaped(before: pa.Table, after: pa.Table) -> set[str]:
