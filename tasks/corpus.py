@@ -42,9 +42,11 @@ def lookup(run: Run, name: str, columns: list[str] | None = None) -> Callable[[s
 
 
 def only(table: pa.Table, column: str, values: Iterable) -> pa.Table:
-    """The rows whose `column` value is among `values`."""
-    value_set = pa.array(sorted(set(values)), table.schema.field(column).type)
-    return table.filter(pc.is_in(table.column(column), value_set=value_set)) if table.num_rows else table
+    """The rows whose `column` value is among `values` (the table itself when that is every row: no copy)."""
+    if not table.num_rows:
+        return table
+    hit = pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type))
+    return table if pc.all(hit).as_py() else table.filter(hit)
 
 
 def without(table: pa.Table, column: str, values: Iterable) -> pa.Table:
