@@ -53,6 +53,7 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
             if boilerplate.reprocess:
                 parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)
             normalised = normalise(run, parsed, boilerplate, batches)
+            batches.close()  # the last stage run in batches: idle workers would hold their memory to the end
             deduped = call(dedup, run, parsed, normalised)
             reused = call(passages, run, normalised, deduped)
             quoted = call(quotes, run, normalised, deduped)

@@ -104,7 +104,13 @@ class Batches:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the task runner and its worker processes, whose memory the later, in-process stages can then use;
+        a later `map` starts them again."""
         self._stack.close()
+        self._stack, self._runner, self._inline, self._processes = ExitStack(), None, None, None
 
     def _runner_for(self, n_jobs: int) -> TaskRunner:
         if self._runner is None and (n_jobs > 1 or self.config.task_runner == "dask"):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
 
 import pytest
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from conftest import dataset_rows
 from flows.pipeline import newsflow
-from tasks.batches import BatchFailed, Parcel, run_batch
+from tasks.batches import Batches, BatchFailed, Parcel, run_batch
 from tasks.config import PipelineConfig
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -60,6 +62,33 @@ def settled_task_runs(flow_run_id, names: set[str], timeout: float = 60) -> list
             if (names <= final and len(final) == len(runs)) or time.monotonic() > deadline:
                 return runs
             time.sleep(0.2)
+
+
+def _pid(job: int) -> int:
+    return os.getpid()
+
+
+def test_closed_batches_stop_their_worker_processes_and_a_later_map_starts_new_ones():
+    """The flow closes its batches after the last batch stage, so idle workers do not hold memory to the end."""
+    @flow
+    def two_stages() -> tuple[set[int], set[int]]:
+        with Batches(PipelineConfig(task_runner="processes", workers=2)) as batches:
+            first = set(batches.map("first", _pid, list(range(6)), str))
+            batches.close()
+            stopped = [pid for pid in first if _alive(pid)]
+            assert not stopped, f"workers still running after close: {stopped}"
+            return first, set(batches.map("second", _pid, list(range(6)), str))
+
+    first, second = two_stages()
+    assert os.getpid() not in first | second and first and second and not first & second
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _unreadable(job: str) -> None:
