@@ -13,7 +13,7 @@ from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
 from tasks.corpus import final_article_parts, lookup, read_parts, staging_paths
 from tasks.dedup import DedupOutcome
-from tasks.entities import update_entities
+from tasks.entities import MentionCounts, update_entities
 from tasks.faults import failpoint
 from tasks.ingest import ParseResult
 from tasks.knowledge import load_knowledge_base
@@ -81,13 +81,14 @@ def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[st
     """New `entities` rows and surface counts of the entities this run's new and removed articles mention, and
     their ids; the previous rows of only these entities are read."""
     columns = ["article_id", "entity_id", "name", "type", "surface"]
-    added = read_parts(staging_paths(normalised, "mentions_path"), ENTITY_MENTIONS, columns)
-    removed_rows = lookup(run, "entity_mentions", columns)("article_id", removed)
-    touched = set(added.column("entity_id").to_pylist()) | set(removed_rows.column("entity_id").to_pylist())
+    # A staging file holds every mention of its articles: counted one file at a time.
+    changes = MentionCounts.of(read_parts([path], ENTITY_MENTIONS, columns) for path in staging_paths(normalised, "mentions_path")) \
+        + MentionCounts.of([lookup(run, "entity_mentions", columns)("article_id", removed)], -1)
+    touched = changes.entity_ids()
     config = run.config.entities
     entities, surfaces = update_entities(lookup(run, "entities")("entity_id", touched),
                                          lookup(run, "_state/entity_surfaces")("entity_id", touched),
-                                         added, removed_rows, load_knowledge_base(config.kb_files, config.min_city_population))
+                                         changes, load_knowledge_base(config.kb_files, config.min_city_population))
     return entities, surfaces, touched
 
 
@@ -116,11 +117,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     if paragraph_rows:
         builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
     builder.write("_state/minhash", deduped.new_index, "new")
-    builder.write("quotes", quoted.new_quotes, "new")
-    builder.write("_state/quote_keys", quoted.new_keys, "new")
-    builder.write("_state/quote_variants", quoted.variants, "new")
-    builder.write("quote_clusters", quoted.clusters, "new")
-    builder.write("_state/quote_cluster_outlets", quoted.outlets, "new")
+    builder.write("quote_clusters", quoted.clusters, "new")  # the quotes stage wrote its other rows
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")
@@ -184,7 +181,7 @@ def run_summary(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
         "total_passage_occurrences": totals.get("passages"),
         "total_entity_mentions": totals.get("entity_mentions"),
         "total_entities": totals.get("entities"),
-        "quotes_added": quoted.new_quotes.num_rows if quoted else 0,
+        "quotes_added": quoted.quotes_added if quoted else 0,
         "quote_clusters_new": len(quoted.new_clusters) if quoted else 0,
         "quote_clusters_grown": len(quoted.grown_clusters) if quoted else 0,
         "total_quotes": totals.get("quotes"),

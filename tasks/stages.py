@@ -331,7 +331,13 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))
-    return outcome
+    # Written into the snapshot under construction now (it is switched in only by commit), not held until then.
+    builder = run.snapshot()
+    builder.write("quotes", outcome.new_quotes, "new")
+    builder.write("_state/quote_keys", outcome.new_keys, "new")
+    builder.write("_state/quote_variants", outcome.variants, "new")
+    builder.write("_state/quote_cluster_outlets", outcome.outlets, "new")
+    return outcome.written()
 
 
 @task(name="commit", task_run_name="commit", cache_policy=NONE)
