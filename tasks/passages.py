@@ -81,9 +81,10 @@ def passage_hashes(segments: pa.Table, cluster_of: dict[str, str]) -> pa.Array:
     # Clusters as integer codes, not strings: at 100k articles the segments are ~2.3M rows.
     ids = segments.column("article_id")
     at = pc.index_in(ids, value_set=pa.array(list(cluster_of), pa.string()))
-    known = pc.take(pc.dictionary_encode(pa.array(list(cluster_of.values()), pa.string())).indices.cast(pa.int64()), at)
-    own = pc.subtract(-1, pc.index_in(ids, value_set=pc.unique(ids)).cast(pa.int64()))  # negative: no clash
-    table = pa.table({"segment_hash": segments.column("segment_hash"), "cluster": pc.coalesce(known, own)})
+    cluster = pc.take(pc.dictionary_encode(pa.array(list(cluster_of.values()), pa.string())).indices.cast(pa.int64()), at)
+    if cluster.null_count:  # an article of no cluster: a negative code of its own, which no cluster's code equals
+        cluster = pc.coalesce(cluster, pc.subtract(-1, pc.index_in(ids, value_set=pc.unique(ids)).cast(pa.int64())))
+    table = pa.table({"segment_hash": segments.column("segment_hash"), "cluster": cluster})
     counts = table.group_by("segment_hash", use_threads=False).aggregate([("cluster", "count_distinct")])
     return counts.filter(pc.greater_equal(counts.column("cluster_count_distinct"), 2)).column("segment_hash").combine_chunks()
 

@@ -97,6 +97,16 @@ def quote_days(quotes: pa.Table) -> pa.Array:
     return pc.cast(pc.cast(column, pa.date32()), pa.int32())
 
 
+# A null day where a null cannot be: joins match no null, and numpy arrays hold none.
+UNKNOWN_DAY = np.iinfo(np.int32).min
+
+
+def exploded_days(rows: pa.Table) -> tuple[np.ndarray, pa.Array]:
+    """The `days` list column of rows flattened: each day's row number, and the days."""
+    days = rows.column("days").combine_chunks()
+    return pc.list_parent_indices(days).to_numpy(zero_copy_only=False), pc.list_flatten(days)
+
+
 # Variant rows one day per row, as `variant_rows` merges them.
 _LONG_VARIANTS = pa.schema([QUOTE_VARIANTS.field(c) for c in
                             ("variant", "quote_id", "cluster_id", "text", "kind", "speaker_entity_id", "speaker_name")]
@@ -125,12 +135,11 @@ def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | Non
                        "speaker_name": quotes.column("speaker_name"), "n": pa.array(np.ones(n, np.int64)),
                        "day": quote_days(quotes)})]
     for rows in existing:  # one row per day (a row has at least one); its copies counted on the first
-        days = pa.chunked_array(rows.column("days")).combine_chunks() if rows.num_rows else rows.column("days")
-        parent = pc.list_parent_indices(days).to_numpy(zero_copy_only=False)
+        parent, days = exploded_days(rows)
         first = np.r_[True, parent[1:] != parent[:-1]] if len(parent) else np.zeros(0, bool)
         copies = np.where(first, rows.column("n_quotes").to_numpy()[parent], 0)
         parts.append(rows.select(_LONG_VARIANTS.names[:-2]).take(pa.array(parent))
-                     .append_column("n", pa.array(copies, pa.int64())).append_column("day", pc.list_flatten(days)))
+                     .append_column("n", pa.array(copies, pa.int64())).append_column("day", days))
     parts = [t.select(_LONG_VARIANTS.names).cast(_LONG_VARIANTS) for t in parts if t.num_rows]
     if not parts:
         return QUOTE_VARIANTS.empty_table()
@@ -277,10 +286,9 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     node = np.concatenate([old_node, new_node])
     by_node = np.argsort(node, kind="stable")
     first = pa.array(by_node[np.searchsorted(node[by_node], np.arange(len(variants)))])  # every node has a row
-    texts = pa.concat_arrays([old.column("text").combine_chunks(), new_quotes.column("text").combine_chunks()]).take(first).to_pylist()
-    speakers = pa.concat_arrays([old.column("speaker_entity_id").combine_chunks(),
-                                 new_quotes.column("speaker_entity_id").combine_chunks()]).take(first).to_pylist()
-    days_of = _NodeDays(len(variants), old_node, old.column("days"), new_node, quote_days(new_quotes))
+    texts, speakers = (pa.chunked_array(old.column(c).chunks + new_quotes.column(c).chunks, pa.string()).take(first).to_pylist()
+                       for c in ("text", "speaker_entity_id"))
+    days_of = _NodeDays(len(variants), old, old_node, new_node, quote_days(new_quotes))
     # Nodes: one per variant, then one per old cluster id.
     old_cluster = old.column("cluster_id").to_pylist()
     clusters = sorted(set(old_cluster))
@@ -316,29 +324,29 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
 
 
 class _NodeDays:
-    """The publication days of each node's copies (None: unknown), from its state row's days and its new quotes'."""
+    """The distinct publication days of each node's copies (None: unknown), from its state row's days and its new
+    quotes'."""
 
-    _UNKNOWN = np.iinfo(np.int32).min
-
-    def __init__(self, n_nodes: int, old_node: np.ndarray, old_days: pa.ChunkedArray, new_node: np.ndarray,
-                 new_days: pa.Array):
-        old_days = old_days.combine_chunks()
-        parent = pc.list_parent_indices(old_days).to_numpy(zero_copy_only=False)
+    def __init__(self, n_nodes: int, old: pa.Table, old_node: np.ndarray, new_node: np.ndarray, new_days: pa.Array):
+        parent, old_days = exploded_days(old)
         node = np.concatenate([old_node[parent], new_node])
-        day = np.concatenate([pc.fill_null(pc.list_flatten(old_days), self._UNKNOWN).to_numpy(zero_copy_only=False),
-                              pc.fill_null(new_days, self._UNKNOWN).to_numpy(zero_copy_only=False)]).astype(np.int64)
-        order = np.argsort(node, kind="stable")
-        self._day = day[order]
-        self._bounds = np.searchsorted(node[order], np.arange(n_nodes + 1))
+        day = np.concatenate([pc.fill_null(old_days, UNKNOWN_DAY).to_numpy(zero_copy_only=False),
+                              pc.fill_null(new_days, UNKNOWN_DAY).to_numpy(zero_copy_only=False)]).astype(np.int64)
+        order = np.lexsort((day, node))
+        node, day = node[order], day[order]
+        first = np.r_[True, (node[1:] != node[:-1]) | (day[1:] != day[:-1])] if len(node) else np.zeros(0, bool)
+        self._day = day[first]  # a wording copied thousands of times on a few days keeps a few
+        self._bounds = np.searchsorted(node[first], np.arange(n_nodes + 1))
 
     def __getitem__(self, node: int) -> list[int | None]:
-        return [None if d == self._UNKNOWN else d for d in self._day[self._bounds[node] : self._bounds[node + 1]].tolist()]
+        return [None if d == UNKNOWN_DAY else d for d in self._day[self._bounds[node] : self._bounds[node + 1]].tolist()]
 
 
 class _Wordings:
     """Each node's `rules.Wording`, made on first use and kept until `release_before` lets go of the wordings of
     speakers before a given one. An unbounded cache held every tested node's (~4.9 KB each: ~250 MB over the 30k
-    corpus's 51k tested variants); pairs in speaker order need only the current speakers'."""
+    corpus's 51k tested variants); pairs in speaker order need only the current chunk's speakers' (so the most
+    quoted speaker's variants set the bound)."""
 
     def __init__(self, texts: list[str | None], speakers: list[str | None], speaker_code: np.ndarray):
         self._texts, self._speakers, self._code = texts, speakers, speaker_code
@@ -357,7 +365,8 @@ class _Wordings:
 
 def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable[[int, int], bool]) -> None:
     """Join the pairs `same` confirms, in rounds of one pair per two components still apart, skipping pairs
-    joined meanwhile (in a round too: its pairs (x, y), (y, z), (x, z) test the last only if the first two failed)."""
+    joined meanwhile (in a round too: of its pairs (x, y), (y, z), (x, z), the last is not tested when the first
+    two joined)."""
     while len(a):
         roots = _roots(parent)
         apart = roots[a] != roots[b]

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,9 +22,11 @@ from tasks.config import QuoteConfig
 from tasks.corpus import only, without
 from tasks.quote_clusters import (
     ASSIGNMENTS,
+    UNKNOWN_DAY,
     ClusterUpdate,
     assign_clusters,
     cluster_quotes,
+    exploded_days,
     grown_cluster_rows,
     quote_cluster_rows,
     quote_days,
@@ -81,8 +82,9 @@ class QuoteOutcome:
     def written(self) -> QuoteOutcome:
         """The outcome once its new quotes, keys, variants and outlets are on disk: the rest of the run does not
         hold them (at 100k articles 822k quotes with their text). The cluster rows stay, for the run's report."""
-        return replace(self, new_quotes=self.new_quotes.slice(0, 0), new_keys=self.new_keys.slice(0, 0),
-                       variants=self.variants.slice(0, 0), outlets=self.outlets.slice(0, 0))
+        # Empty tables, not zero-length slices: a slice keeps its parent's buffers.
+        return replace(self, new_quotes=QUOTES.empty_table(), new_keys=QUOTE_KEYS.empty_table(),
+                       variants=QUOTE_VARIANTS.empty_table(), outlets=QUOTE_CLUSTER_OUTLETS.empty_table())
 
 
 def _values(table: pa.Table, column: str) -> set:
@@ -105,7 +107,8 @@ class _ArticleMeta:
         return only(self._table, "article_id", ids)
 
     def dated(self, quotes: pa.Table) -> pa.Table:
-        """QUOTES rows, in their order, with their article's published_at (a column added, the rest not copied)."""
+        """QUOTES rows, in their order, with their article's published_at (a column added, the rest not copied; null
+        for an article without metadata, which the date window then takes as close to any)."""
         quotes = quotes.select(QUOTES.names).cast(QUOTES)
         if not quotes.num_rows:
             return DATED_QUOTES.empty_table()
@@ -171,8 +174,10 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         if new_keys.num_rows else no_keys
     new_variants = _values(new_quotes, "variant")
     known = current(new_variants)
+    parent, known_days = exploded_days(known)
     active = _values(_variant_days(new_quotes.column("variant"), quote_days(new_quotes))
-                     .join(_variant_days(*_exploded_days(known)), ["variant", "day"], join_type="left anti"), "variant")
+                     .join(_variant_days(known.column("variant").take(parent), known_days), ["variant", "day"],
+                           join_type="left anti", use_threads=False), "variant")
     active_keys = only(new_keys, "variant", active)
     candidate_keys = without(old.keys("key", _values(active_keys, "key")), "variant", gone_variants) \
         if active_keys.num_rows else no_keys
@@ -234,18 +239,9 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     )
 
 
-_UNKNOWN_DAY = np.iinfo(np.int32).min  # stands for a null day in joins, which match no null
-
-
 def _variant_days(variants: pa.ChunkedArray | pa.Array, days: pa.ChunkedArray | pa.Array) -> pa.Table:
-    """(variant, day) rows, an unknown day as _UNKNOWN_DAY."""
-    return pa.table({"variant": variants, "day": pc.fill_null(days, _UNKNOWN_DAY)})
-
-
-def _exploded_days(variants: pa.Table) -> tuple[pa.Array, pa.Array]:
-    """Each QUOTE_VARIANTS row's variant once per day of its copies, and the days."""
-    days = variants.column("days").combine_chunks()
-    return variants.column("variant").combine_chunks().take(pc.list_parent_indices(days)), pc.list_flatten(days)
+    """(variant, day) rows, an unknown day as UNKNOWN_DAY."""
+    return pa.table({"variant": variants, "day": pc.fill_null(days, UNKNOWN_DAY)})
 
 
 def _reshaped(before: pa.Table, after: pa.Table) -> set[str]:

@@ -329,7 +329,7 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
                                       lookup(run, "_state/quote_cluster_outlets")),
                             articles, run.config.quotes, old_articles)
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
-                          "%d removed", outcome.new_quotes.num_rows, len(outcome.new_clusters), len(outcome.grown_clusters),
+                          "%d removed", outcome.quotes_added, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))
     # Written into the snapshot under construction now (it is switched in only by commit), not held until then.
     builder = run.snapshot()

@@ -16,7 +16,7 @@ from tasks.dedup import assign_clusters, near_duplicate_edges
 from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
 from tasks.normalise import content_hash
 from tasks import passages
-from tasks.passages import article_segments, passage_hashes, passage_rows, segments_table, update_passages
+from tasks.passages import article_segments, passage_hashes, passage_id, passage_rows, segment_key, segments_table, update_passages
 from tasks.schemas import PASSAGE_STATE, PASSAGES
 
 from conftest import SEEDS, TEST_DATA
@@ -168,6 +168,26 @@ def test_update_passages_adds_old_occurrences_when_a_segment_becomes_reused():
     written.clear()
     gone = update_passages(old, [], {}, before={rows[0]["passage_id"]}, old_texts=lambda ids: {}, write=written.append)
     assert gone.removed_ids == {rows[0]["passage_id"]} and not written and gone.rows_added == 0
+
+
+def test_update_passages_after_a_snapshot_adds_rows_for_new_passages_only_and_drops_gone_ones():
+    """Old articles get rows only for a passage that becomes reused now (their rows of one reused before are
+    carried over); new articles get rows for every reused segment; a passage no longer reused goes."""
+    known = "China is willing to make efforts with Russia to assume the role of great powers."
+    fresh = "The world is undergoing major changes unseen in a century, and they are accelerating."
+    texts = {"o1": f"Xi said: “{known}”", "o2": f"RT quoted Xi: “{known}”", "o3": f"Xi added: “{fresh}”",
+             "n": f"Reports quoted “{known}” and “{fresh}”"}
+    old = segments_table([s for a in ("o1", "o2", "o3") for s in article_segments(a, texts[a], 8)])
+    new = segments_table(article_segments("n", texts["n"], 8))
+    known_id = passage_id(segment_key(known)[0])
+    fresh_id = passage_id(segment_key(fresh)[0])
+    written: list[pa.Table] = []
+    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "n"})], {},
+                              before={known_id, "0123456789abcdef"},
+                              old_texts=lambda ids: {i: texts[i] for i in ids if i != "n"}, write=written.append)
+    rows = sorted((r["passage_id"], r["article_id"]) for r in pa.concat_tables(written).to_pylist())
+    assert rows == sorted([(known_id, "n"), (fresh_id, "n"), (fresh_id, "o3")])
+    assert outcome.removed_ids == {"0123456789abcdef"} and outcome.reused_passages == 2
 
 
 def test_update_passages_reads_texts_and_writes_rows_one_batch_at_a_time():

@@ -21,7 +21,7 @@ import pytest
 
 from tasks.config import QuoteConfig
 from tasks.quote_clusters import _Screen, keyed_variants
-from tasks.quote_index import ARTICLE_META, OldTables, update_quotes
+from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, update_quotes
 from tasks.quote_rules import features, same, wording
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
@@ -59,7 +59,7 @@ class Store:
             return table.filter(pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type)))
         return lookup
 
-    def run(self, articles: dict[str, tuple[dict, list[dict]]], removed: set[str]) -> None:
+    def run(self, articles: dict[str, tuple[dict, list[dict]]], removed: set[str]) -> QuoteOutcome:
         """One run: `articles` maps new or changed article ids to (meta, quote rows); `removed` are deleted or
         changed ids."""
         metas = {**{a: m for a, m in self.articles.items() if a not in removed}, **{a: m for a, (m, _) in articles.items()}}
@@ -79,6 +79,7 @@ class Store:
         self.clusters = pa.concat_tables([_drop(self.clusters, "cluster_id", outcome.dropped_clusters), outcome.clusters])
         self.outlets = pa.concat_tables([_drop(self.outlets, "cluster_id", outcome.dropped_clusters), outcome.outlets])
         self.articles = metas
+        return outcome
 
     def state(self) -> dict[str, list]:
         def rows(table: pa.Table, *key: str) -> list:
@@ -186,6 +187,23 @@ def test_a_copy_on_a_day_already_seen_reads_nothing_but_its_variant():
     store.run({"c": article("c", DAY0 + timedelta(days=1))}, set())
     assert ("keys", "key") in asked  # a new day may open a translation's date window
     assert store.clusters.column("n_quotes").to_pylist() == [3]
+
+
+def test_a_written_outcome_keeps_counts_and_cluster_rows_and_lets_go_of_the_rest():
+    """The quotes stage writes its rows, then passes on an outcome that holds no buffer of them."""
+    rng, texts = random.Random(5), _texts()
+    articles = {}
+    for i in range(20):
+        meta, quotes = _article(rng, f"w{i}", texts)
+        articles[meta["article_id"]] = (meta, quotes)
+    outcome = Store().run(articles, set())
+    written = outcome.written()
+    assert written.quotes_added == outcome.new_quotes.num_rows == sum(len(q) for _, q in articles.values())
+    for name in ("new_quotes", "new_keys", "variants", "outlets"):
+        before, after = getattr(outcome, name), getattr(written, name)
+        assert before.num_rows and after.num_rows == 0 and after.get_total_buffer_size() < 100, name  # offsets only
+        assert after.schema == before.schema, name
+    assert written.clusters.equals(outcome.clusters) and written.new_clusters == outcome.new_clusters
 
 
 def test_the_vectorised_screen_drops_only_pairs_the_rules_reject():

@@ -290,10 +290,19 @@ def test_pairs_in_small_chunks_cluster_alike_and_make_each_wording_once(monkeypa
     wording = quote_rules.wording
     monkeypatch.setattr(quote_clusters, "PAIR_CHUNK", pair_chunk)
     monkeypatch.setattr(quote_rules, "wording", lambda text, speaker: made.append((text, speaker)) or wording(text, speaker))
+    held: list[int] = []  # wordings held after each release
+    release = quote_clusters._Wordings.release_before
+
+    def counted_release(self, code: int) -> None:
+        release(self, code)
+        held.append(sum(map(len, self._held.values())))
+
+    monkeypatch.setattr(quote_clusters._Wordings, "release_before", counted_release)
     update = cluster_quotes(keyed.quotes, keyed.keys, QUOTE_VARIANTS.empty_table(), QUOTE_KEYS.empty_table(), CONFIG,
                             keyed.features)
     assert clusters_of(assign_clusters(keyed.quotes, update)) == expected
     assert len(made) > 50 and len(made) == len(set(made))
+    assert held and max(held) < len(made)  # earlier speakers' wordings were let go
 
 
 def test_batch_clusters():
