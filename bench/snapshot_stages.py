@@ -20,6 +20,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,40 +29,24 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tasks.config import config_from_env
-from tasks.corpus import only
+from tasks.corpus import only, staged_texts
 from tasks.schemas import ALL_TABLES
+from tasks.storage import Snapshot
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _parts(snapshot: Path, name: str) -> list[Path]:
-    return sorted((snapshot / name).glob("*.parquet"))
-
-
-def _read(snapshot: Path, name: str, columns: list[str] | None = None) -> pa.Table:
-    schema = ALL_TABLES[name] if columns is None else pa.schema([ALL_TABLES[name].field(c) for c in columns])
-    return pa.concat_tables([schema.empty_table(), *(pq.read_table(p, columns=schema.names).select(schema.names).cast(schema)
-                                                     for p in _parts(snapshot, name))])
-
-
-def quotes(snapshot: Path, keep: bool) -> tuple[Callable[[], pa.Table], str]:
+def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]:
     from tasks.quote_index import ARTICLE_META, OldTables, update_quotes
-    from tasks.schemas import (
-        QUOTE_CLUSTER_OUTLETS,
-        QUOTE_CLUSTERS,
-        QUOTE_KEYS,
-        QUOTE_VARIANTS,
-        QUOTES,
-        VARIANT_FEATURES,
-    )
+    from tasks.schemas import VARIANT_FEATURES
 
-    new_quotes, keys = _read(snapshot, "quotes"), _read(snapshot, "_state/quote_keys")
-    features = _read(snapshot, "_state/quote_variants").select(VARIANT_FEATURES.names).cast(VARIANT_FEATURES)
-    meta = _read(snapshot, "articles", ARTICLE_META.names)
-    old = OldTables(*(lambda column, values, s=s: s.empty_table() for s in
-                      (QUOTES, QUOTE_KEYS, QUOTE_VARIANTS, QUOTE_CLUSTERS, QUOTE_CLUSTER_OUTLETS)))
+    new_quotes, keys = snapshot.read("quotes"), snapshot.read("_state/quote_keys")
+    features = snapshot.read("_state/quote_variants", VARIANT_FEATURES.names)
+    meta = snapshot.read("articles", ARTICLE_META.names)
+    old = OldTables(*(lambda column, values, name=name: ALL_TABLES[name].empty_table() for name in
+                      ("quotes", "_state/quote_keys", "_state/quote_variants", "quote_clusters", "_state/quote_cluster_outlets")))
 
     def run() -> pa.Table:
         outcome = update_quotes(new_quotes, keys, features, set(), old, lambda ids: only(meta, "article_id", ids),
@@ -70,23 +55,21 @@ def quotes(snapshot: Path, keep: bool) -> tuple[Callable[[], pa.Table], str]:
     return run, f"{new_quotes.num_rows:,} quotes, {features.num_rows:,} variants, {keys.num_rows:,} keys"
 
 
-def passages(snapshot: Path, keep: bool) -> tuple[Callable[[], pa.Table], str]:
+def passages(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]:
     import pyarrow.compute as pc
 
     from tasks.passages import update_passages
     from tasks.schemas import PASSAGE_STATE, PASSAGES
 
-    segments = _read(snapshot, "_state/segments")
-    clusters = _read(snapshot, "articles", ["article_id", "cluster_id"])
+    segments = snapshot.read("_state/segments")
+    clusters = snapshot.read("articles", ["article_id", "cluster_id"])
     cluster_of = dict(zip(clusters.column("article_id").to_pylist(), clusters.column("cluster_id").to_pylist()))
     batches = []
-    for part in _parts(snapshot, "articles"):
+    for part in snapshot.part_files("articles"):  # as the stage's staging files, one batch each
         ids = pq.read_table(part, columns=["article_id"]).column("article_id").combine_chunks()
         batch = segments.filter(pc.is_in(segments.column("article_id"), value_set=ids))
         if batch.num_rows:
-            batches.append((batch, lambda wanted, part=part: {
-                r["article_id"]: r["text"] for r in pq.read_table(part, columns=["article_id", "text"]).to_pylist()
-                if r["article_id"] in wanted}))
+            batches.append((batch, partial(staged_texts, "article_id", paths=[str(part)])))
     del segments
     written: list[pa.Table] = [PASSAGES.empty_table()]  # with --save only: the stage itself writes and lets go
 
@@ -98,14 +81,14 @@ def passages(snapshot: Path, keep: bool) -> tuple[Callable[[], pa.Table], str]:
     return run, f"{sum(b.num_rows for b, _ in batches):,} segments in {len(batches)} batches"
 
 
-def entities(snapshot: Path, keep: bool) -> tuple[Callable[[], pa.Table], str]:
+def entities(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]:
     from tasks.entities import MentionCounts, update_entities
     from tasks.knowledge import load_knowledge_base
     from tasks.schemas import ENTITIES, ENTITY_SURFACES
 
     config = config_from_env().entities
     kb = load_knowledge_base(config.kb_files, config.min_city_population)
-    parts = _parts(snapshot, "entity_mentions")
+    parts = snapshot.part_files("entity_mentions")
     columns = ["article_id", "entity_id", "name", "type", "surface"]
 
     def run() -> pa.Table:
@@ -127,7 +110,7 @@ def main() -> int:
     snapshots = sorted((args.out / ".newsflow" / "snapshots").iterdir())
     if not snapshots:
         parser.error(f"no snapshot under {args.out}")
-    run, inputs = STAGES[args.stage](snapshots[0], keep=args.save is not None)
+    run, inputs = STAGES[args.stage](Snapshot(snapshots[0], {}), keep=args.save is not None)
     before, started = _peak_mb(), time.process_time()
     result = run()
     cpu = time.process_time() - started

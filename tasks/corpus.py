@@ -58,7 +58,7 @@ def without(table: pa.Table, column: str, values: Iterable) -> pa.Table:
 def texts_by(run: Run, key: str, values: set[str], new_articles_paths: list[str | None]) -> dict[str, str]:
     """Article text for each value of `key` (content_hash or article_id), from this run's staging
     files first, then the last snapshot (reading only the parts that hold one)."""
-    texts = _texts(key, values, new_articles_paths)
+    texts = staged_texts(key, values, new_articles_paths)
     missing = values - texts.keys()
     if missing and run.previous is not None:
         found = run.previous.lookup("articles", key, missing, [key, "text"])
@@ -66,7 +66,7 @@ def texts_by(run: Run, key: str, values: set[str], new_articles_paths: list[str 
     return texts
 
 
-def _texts(key: str, values: set[str], paths: list[str | None]) -> dict[str, str]:
+def staged_texts(key: str, values: set[str], paths: list[str | None]) -> dict[str, str]:
     """Texts of staging article rows whose `key` is among `values`."""
     texts: dict[str, str] = {}
     if not values:

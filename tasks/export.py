@@ -117,7 +117,6 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     if paragraph_rows:
         builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
     builder.write("_state/minhash", deduped.new_index, "new")
-    builder.write("quote_clusters", quoted.clusters, "new")  # the quotes stage wrote its other rows
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")

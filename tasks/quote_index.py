@@ -80,8 +80,8 @@ class QuoteOutcome:
     quotes_added: int  # rows of new_quotes, also once they are written and let go (`written`)
 
     def written(self) -> QuoteOutcome:
-        """The outcome once its new quotes, keys, variants and outlets are on disk: the rest of the run does not
-        hold them (at 100k articles 822k quotes with their text). The cluster rows stay, for the run's report."""
+        """The outcome once its rows are on disk: the rest of the run does not hold its quotes, keys, variants and
+        outlets (at 100k articles 822k quotes with their text). The cluster rows stay, for the run's report."""
         # Empty tables, not zero-length slices: a slice keeps its parent's buffers.
         return replace(self, new_quotes=QUOTES.empty_table(), new_keys=QUOTE_KEYS.empty_table(),
                        variants=QUOTE_VARIANTS.empty_table(), outlets=QUOTE_CLUSTER_OUTLETS.empty_table())
@@ -226,9 +226,9 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         old.outlets("cluster_id", grown) if grown else QUOTE_CLUSTER_OUTLETS.empty_table(), grown_new,
         meta.table(_values(grown_new, "article_id")))
     existed = hit | renamed | _values(old_members, "cluster_id") | _values(previous, "cluster_id")
-    new_quotes = pa.concat_tables([clustered.select(QUOTES.names).cast(QUOTES), carried.select(QUOTES.names).cast(QUOTES)])
+    written = pa.concat_tables([clustered.select(QUOTES.names).cast(QUOTES), carried.select(QUOTES.names).cast(QUOTES)])
     return QuoteOutcome(
-        new_quotes=new_quotes, quotes_added=new_quotes.num_rows,
+        new_quotes=written, quotes_added=written.num_rows,
         updates=updates, removed_quote_ids=removed_ids,
         new_keys=without(new_keys, "variant", _values(known, "variant") | _values(carried, "variant")),
         dropped_key_variants=gone_variants,

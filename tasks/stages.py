@@ -336,6 +336,7 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     builder.write("quotes", outcome.new_quotes, "new")
     builder.write("_state/quote_keys", outcome.new_keys, "new")
     builder.write("_state/quote_variants", outcome.variants, "new")
+    builder.write("quote_clusters", outcome.clusters, "new")
     builder.write("_state/quote_cluster_outlets", outcome.outlets, "new")
     return outcome.written()
 
