@@ -6,7 +6,7 @@ Example (after `bench/pipeline.py --n 100000 --workdir /tmp/nf100`):
 
 Each stage runs in its own process (so one stage's peak is not another's), on inputs read from the oldest
 snapshot under OUT/.newsflow/snapshots (the full run's), as if every article were new:
-    quotes    update_quotes over every quote, key and variant feature (no previous state);
+    quotes    update_quotes_by_slice over every quote, key and variant feature (no previous state);
     passages  update_passages over every segment, one batch per articles part (rows kept only with --save);
     entities  MentionCounts over every entity_mentions part, then update_entities.
 It prints the stage's CPU seconds and its peak RSS above what the inputs took (ru_maxrss), and with --save a
@@ -39,7 +39,7 @@ def _peak_mb() -> float:
 
 
 def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]:
-    from tasks.quote_index import ARTICLE_META, OldTables, update_quotes
+    from tasks.quote_index import ARTICLE_META, OldTables, update_quotes_by_slice
     from tasks.schemas import VARIANT_FEATURES
 
     new_quotes, keys = snapshot.read("quotes"), snapshot.read("_state/quote_keys")
@@ -47,11 +47,18 @@ def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]
     meta = snapshot.read("articles", ARTICLE_META.names)
     old = OldTables(*(lambda column, values, name=name: ALL_TABLES[name].empty_table() for name in
                       ("quotes", "_state/quote_keys", "_state/quote_variants", "quote_clusters", "_state/quote_cluster_outlets")))
+    config = config_from_env()
 
     def run() -> pa.Table:
-        outcome = update_quotes(new_quotes, keys, features, set(), old, lambda ids: only(meta, "article_id", ids),
-                                config_from_env().quotes)
-        return outcome.new_quotes.select(["quote_id", "cluster_id"]).sort_by("quote_id")
+        clustered = []  # each slice's quote ids and clusters, as the stage writes its rows and lets them go
+
+        def write(outcome, slice_number: int) -> None:
+            clustered.append(outcome.new_quotes.select(["quote_id", "cluster_id"]))
+        update_quotes_by_slice(new_quotes, keys, features, set(), old, lambda ids: only(meta, "article_id", ids),
+                               config.quotes, None, config.quote_slice_rows, write)
+        print(f"quotes: {len(clustered)} slices of at most {config.quote_slice_rows:,} quotes (NEWSFLOW_CONFIG sets "
+              f"quote_slice_rows)")
+        return pa.concat_tables(clustered).sort_by("quote_id")
     return run, f"{new_quotes.num_rows:,} quotes, {features.num_rows:,} variants, {keys.num_rows:,} keys"
 
 

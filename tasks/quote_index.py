@@ -12,12 +12,15 @@ which state and cluster rows go, and the rows that replace them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields, replace
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks import quote_rules as rules
 from tasks.config import QuoteConfig
 from tasks.corpus import only, without
 from tasks.quote_clusters import (
@@ -85,6 +88,24 @@ class QuoteOutcome:
         # Empty tables, not zero-length slices: a slice keeps its parent's buffers.
         return replace(self, new_quotes=QUOTES.empty_table(), new_keys=QUOTE_KEYS.empty_table(),
                        variants=QUOTE_VARIANTS.empty_table(), outlets=QUOTE_CLUSTER_OUTLETS.empty_table())
+
+    def rows(self) -> dict[str, pa.Table]:
+        """The rows to write, by dataset (the others only say which old rows go or change)."""
+        return {"quotes": self.new_quotes, "_state/quote_keys": self.new_keys, "_state/quote_variants": self.variants,
+                "quote_clusters": self.clusters, "_state/quote_cluster_outlets": self.outlets}
+
+    @staticmethod
+    def combined(outcomes: list[QuoteOutcome]) -> QuoteOutcome:
+        """One outcome of several over disjoint quotes that cluster independently (`speaker_slices`): rows
+        concatenated, id sets joined, counts added."""
+        if len(outcomes) == 1:
+            return outcomes[0]
+
+        def joined(parts: list):
+            if isinstance(parts[0], pa.Table):
+                return pa.concat_tables(parts)
+            return set().union(*parts) if isinstance(parts[0], set) else sum(parts)
+        return QuoteOutcome(**{f.name: joined([getattr(o, f.name) for o in outcomes]) for f in fields(QuoteOutcome)})
 
 
 def _values(table: pa.Table, column: str) -> set:
@@ -237,6 +258,77 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         outlets=pa.concat_tables([rebuilt_outlets, grown_outlets]), dropped_clusters=hit | renamed | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
     )
+
+
+def update_quotes_by_slice(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Table, removed_articles: set[str],
+                           old: OldTables, articles: Callable[[set[str]], pa.Table], config: QuoteConfig,
+                           articles_before: Callable[[set[str]], pa.Table] | None, slice_rows: int,
+                           write: Callable[[QuoteOutcome, int], None]) -> QuoteOutcome:
+    """`update_quotes` a slice of the new quotes at a time, each slice's outcome handed to `write` (with the slice's
+    number) and then let go: the working set of a corpus-sized run is a slice's, not the corpus's.
+
+    Slices hold whole speakers (`speaker_slices`), so they cluster independently and the result is the one of a
+    single call. A run that removes quotes is one slice: the clusters its removals repair reach every speaker.
+    Returns the slices' outcomes combined, their rows written and let go (`QuoteOutcome.written`).
+    """
+    slices = speaker_slices(new_quotes, new_keys, new_features, 0 if removed_articles else slice_rows)
+    outcomes = []
+    for i, (quotes, keys, features) in enumerate(slices):
+        outcome = update_quotes(quotes, keys, features, removed_articles, old, articles, config, articles_before)
+        write(outcome, i)
+        outcomes.append(outcome.written())
+        del outcome, quotes, keys, features  # before the next slice is cut
+    return QuoteOutcome.combined(outcomes)
+
+
+def speaker_slices(quotes: pa.Table, keys: pa.Table, features: pa.Table, max_rows: int
+                   ) -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
+    """The quotes, with the key rows and features of their variants, in slices that cluster independently and
+    hold about `max_rows` quotes each (one slice, the tables themselves, when there are fewer or `max_rows` is 0).
+
+    Only quotes of one speaker ever join (`rules.same`), and quotes of no known speaker only their exact copies:
+    each speaker's quotes stay in one slice, and each wording of no known speaker with its copies. The groups go
+    biggest first to the slice with the fewest rows, so the slices come out about even. Each slice is cut when
+    it is asked for.
+    """
+    n_slices = -(-quotes.num_rows // max_rows) if max_rows > 0 else 1
+    if n_slices <= 1:
+        yield quotes, keys, features
+        return
+    group = _independent_groups(quotes, features)
+    sizes = np.bincount(group)
+    slice_of = np.zeros(len(sizes), np.int64)
+    loads = [(0, s) for s in range(n_slices)]
+    for g in np.argsort(-sizes, kind="stable")[: np.count_nonzero(sizes)].tolist():
+        load, s = heapq.heappop(loads)
+        slice_of[g] = s
+        heapq.heappush(loads, (load + int(sizes[g]), s))
+    row_slice = slice_of[group]
+    for s in range(n_slices):
+        taken = np.flatnonzero(row_slice == s)
+        if not len(taken):  # fewer groups than slices
+            continue
+        rows = quotes.take(pa.array(taken))
+        variants = pc.unique(rows.column("variant").combine_chunks())
+        yield (rows, keys.filter(pc.is_in(keys.column("variant"), value_set=variants)),
+               features.filter(pc.is_in(features.column("variant"), value_set=variants)))
+
+
+def _independent_groups(quotes: pa.Table, features: pa.Table) -> np.ndarray:
+    """A group number per quote: its speaker's, or for a quote of no known speaker its wording's (words hash)."""
+    speakers = quotes.column("speaker_entity_id").combine_chunks().dictionary_encode()
+    code = pc.fill_null(speakers.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    anonymous = np.flatnonzero(code < 0)
+    if len(anonymous):
+        variants = quotes.column("variant").take(pa.array(anonymous))
+        at = pc.index_in(variants, value_set=features.column("variant").combine_chunks())
+        words = pc.fill_null(pc.take(features.column("words_hash").combine_chunks(), at), 0).to_numpy().copy()
+        missing = np.flatnonzero(pc.is_null(at).to_numpy(zero_copy_only=False))
+        if len(missing):  # no features given for these variants: their wording from the text
+            texts = quotes.column("text").take(pa.array(anonymous[missing])).to_pylist()
+            words[missing] = [rules.features(rules.wording(t, None))["words_hash"] for t in texts]
+        code[anonymous] = len(speakers.dictionary) + np.unique(words, return_inverse=True)[1].ravel()
+    return code
 
 
 def _variant_days(variants: pa.ChunkedArray | pa.Array, days: pa.ChunkedArray | pa.Array) -> pa.Table:

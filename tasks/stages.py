@@ -51,7 +51,7 @@ from tasks.export import commit_snapshot, previous_versions, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
-from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, update_quotes
+from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, update_quotes_by_slice
 from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import (
     duplicates_markdown,
@@ -320,25 +320,25 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
     def articles(ids: set[str]) -> pa.Table:
         return pa.concat_tables([old_articles(ids - new_ids), only(new_articles, "article_id", ids)])
 
-    outcome = update_quotes(read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
-                            read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
-                            read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES), deduped.removed_articles,
-                            OldTables(lookup(run, "quotes"), lookup(run, "_state/quote_keys"),
-                                      lookup(run, "_state/quote_variants"),
-                                      lookup(run, "quote_clusters"),
-                                      lookup(run, "_state/quote_cluster_outlets")),
-                            articles, run.config.quotes, old_articles)
+    # Each slice's rows are written into the snapshot under construction as soon as they are made (it is
+    # switched in only by commit), not held until then.
+    builder = run.snapshot()
+
+    def write(outcome: QuoteOutcome, slice_number: int) -> None:
+        for name, rows in outcome.rows().items():
+            builder.write(name, rows, f"new-{slice_number:03d}")
+
+    outcome = update_quotes_by_slice(
+        read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
+        read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
+        read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES), deduped.removed_articles,
+        OldTables(lookup(run, "quotes"), lookup(run, "_state/quote_keys"), lookup(run, "_state/quote_variants"),
+                  lookup(run, "quote_clusters"), lookup(run, "_state/quote_cluster_outlets")),
+        articles, run.config.quotes, old_articles, run.config.quote_slice_rows, write)
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.quotes_added, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))
-    # Written into the snapshot under construction now (it is switched in only by commit), not held until then.
-    builder = run.snapshot()
-    builder.write("quotes", outcome.new_quotes, "new")
-    builder.write("_state/quote_keys", outcome.new_keys, "new")
-    builder.write("_state/quote_variants", outcome.variants, "new")
-    builder.write("quote_clusters", outcome.clusters, "new")
-    builder.write("_state/quote_cluster_outlets", outcome.outlets, "new")
-    return outcome.written()
+    return outcome
 
 
 @task(name="commit", task_run_name="commit", cache_policy=NONE)

@@ -21,7 +21,7 @@ import pytest
 
 from tasks.config import QuoteConfig
 from tasks.quote_clusters import _Screen, keyed_variants
-from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, update_quotes
+from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, speaker_slices, update_quotes_by_slice
 from tasks.quote_rules import features, same, wording
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
@@ -45,9 +45,10 @@ def _drop(table: pa.Table, column: str, values) -> pa.Table:
 
 
 class Store:
-    """The quotes stage's datasets and state, in memory."""
+    """The quotes stage's datasets and state, in memory; `slice_rows` as the config's `quote_slice_rows`."""
 
-    def __init__(self):
+    def __init__(self, slice_rows: int = 0):
+        self.slice_rows, self.slices_written = slice_rows, 0
         self.quotes, self.keys = QUOTES.empty_table(), QUOTE_KEYS.empty_table()
         self.variants, self.clusters = QUOTE_VARIANTS.empty_table(), QUOTE_CLUSTERS.empty_table()
         self.outlets = QUOTE_CLUSTER_OUTLETS.empty_table()
@@ -65,11 +66,16 @@ class Store:
         metas = {**{a: m for a, m in self.articles.items() if a not in removed}, **{a: m for a, (m, _) in articles.items()}}
         rows = [q for _, quotes in articles.values() for q in quotes]
         keyed = keyed_variants(pa.Table.from_pylist(rows, schema=EXTRACTED), CONFIG)
-        outcome = update_quotes(keyed.quotes, keyed.keys, keyed.features, removed,
-                                OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets"))),
-                                lambda ids: pa.Table.from_pylist([metas[i] for i in ids if i in metas], schema=ARTICLE_META),
-                                CONFIG, lambda ids: pa.Table.from_pylist([self.articles[i] for i in ids if i in self.articles],
-                                                                         schema=ARTICLE_META))
+        written = []  # each slice's outcome, as the stage writes it
+        combined = update_quotes_by_slice(
+            keyed.quotes, keyed.keys, keyed.features, removed,
+            OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets"))),
+            lambda ids: pa.Table.from_pylist([metas[i] for i in ids if i in metas], schema=ARTICLE_META),
+            CONFIG, lambda ids: pa.Table.from_pylist([self.articles[i] for i in ids if i in self.articles], schema=ARTICLE_META),
+            self.slice_rows, lambda outcome, number: written.append(outcome))
+        self.slices_written += len(written)
+        outcome = QuoteOutcome.combined(written)
+        assert combined == outcome.written()  # what the run goes on with: the same, without the rows
         quotes = _drop(self.quotes, "article_id", removed)
         if outcome.updates.num_rows:
             quotes = apply_updates(quotes, outcome.updates, "quote_id")
@@ -119,6 +125,11 @@ def _article(rng: random.Random, article_id: str, texts: list[str]) -> tuple[dic
     return meta, quotes
 
 
+def _articles(rng: random.Random, prefix: str, n: int, texts: list[str]) -> dict[str, tuple[dict, list[dict]]]:
+    """`n` articles as `Store.run` takes them, ids `prefix` and a number."""
+    return {f"{prefix}{i:02d}": _article(rng, f"{prefix}{i:02d}", texts) for i in range(n)}
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_runs_that_add_change_and_delete_equal_one_run_over_the_final_corpus(seed):
     rng, texts = random.Random(seed), _texts()
@@ -139,6 +150,42 @@ def test_runs_that_add_change_and_delete_equal_one_run_over_the_final_corpus(see
     got, want = incremental.state(), everything.state()
     assert len({r["cluster_id"] for r in want["quotes"]}) < len(want["quotes"]) - 10  # the material does cluster
     assert got == want
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_quotes_clustered_in_slices_of_whole_speakers_equal_one_call(seed):
+    rng, texts = random.Random(seed), _texts()
+    articles = _articles(rng, "s", 40, texts)
+    at_once, sliced = Store(), Store(slice_rows=5)
+    at_once.run(articles, set())
+    sliced.run(articles, set())
+    assert at_once.slices_written == 1 and sliced.slices_written > 3
+    assert sliced.state() == at_once.state()
+    # Incremental runs that remove nothing are sliced too, against the clusters already there.
+    more = _articles(rng, "t", 20, texts)
+    at_once.run(more, set())
+    sliced.run(more, set())
+    assert sliced.state() == at_once.state()
+
+
+def test_a_slice_holds_every_quote_of_its_speakers_and_every_copy_of_its_anonymous_wordings():
+    rng, texts = random.Random(11), _texts()
+    rows = [q for i in range(60) for q in _article(rng, f"x{i:02d}", texts)[1]]
+    keyed = keyed_variants(pa.Table.from_pylist(rows, schema=EXTRACTED), CONFIG)
+    slices = list(speaker_slices(keyed.quotes, keyed.keys, keyed.features, 10))
+    assert len(slices) > 3 and sum(q.num_rows for q, _, _ in slices) == keyed.quotes.num_rows
+    owner = {}
+    for n, (quotes, keys, features) in enumerate(slices):
+        for text, speaker in zip(quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()):
+            group = speaker or wording(text, None).words
+            assert owner.setdefault(group, n) == n, group
+        variants = set(quotes.column("variant").to_pylist())
+        assert set(keys.column("variant").to_pylist()) == variants == set(features.column("variant").to_pylist())
+    assert len({g for g in owner if g in ("Q7747", "Q15031")}) == 2 and len(owner) > 10
+    # Without features for some variants, their wording comes from the text: the same slices.
+    fewer = keyed.features.slice(0, keyed.features.num_rows // 2)
+    assert [q.column("quote_id").to_pylist() for q, _, _ in speaker_slices(keyed.quotes, keyed.keys, fewer, 10)] == \
+        [q.column("quote_id").to_pylist() for q, _, _ in slices]
 
 
 def test_a_removed_bridge_splits_its_cluster_and_a_new_quote_merges_two():
@@ -192,10 +239,7 @@ def test_a_copy_on_a_day_already_seen_reads_nothing_but_its_variant():
 def test_a_written_outcome_keeps_counts_and_cluster_rows_and_lets_go_of_the_rest():
     """The quotes stage writes its rows, then passes on an outcome that holds no buffer of them."""
     rng, texts = random.Random(5), _texts()
-    articles = {}
-    for i in range(20):
-        meta, quotes = _article(rng, f"w{i}", texts)
-        articles[meta["article_id"]] = (meta, quotes)
+    articles = _articles(rng, "w", 20, texts)
     outcome = Store().run(articles, set())
     written = outcome.written()
     assert written.quotes_added == outcome.new_quotes.num_rows == sum(len(q) for _, q in articles.values())
