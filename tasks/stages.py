@@ -51,7 +51,12 @@ from tasks.export import commit_snapshot, previous_versions, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
-from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, update_quotes_by_slice
+from tasks.quote_index import (
+    ARTICLE_META,
+    OldTables,
+    QuoteOutcome,
+    update_quotes_by_slice,
+)
 from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import (
     duplicates_markdown,

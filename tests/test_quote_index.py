@@ -21,7 +21,13 @@ import pytest
 
 from tasks.config import QuoteConfig
 from tasks.quote_clusters import _Screen, keyed_variants
-from tasks.quote_index import ARTICLE_META, OldTables, QuoteOutcome, speaker_slices, update_quotes_by_slice
+from tasks.quote_index import (
+    ARTICLE_META,
+    OldTables,
+    QuoteOutcome,
+    speaker_slices,
+    update_quotes_by_slice,
+)
 from tasks.quote_rules import features, same, wording
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
@@ -175,12 +181,12 @@ def test_a_slice_holds_every_quote_of_its_speakers_and_every_copy_of_its_anonymo
     slices = list(speaker_slices(keyed.quotes, keyed.keys, keyed.features, 10))
     assert len(slices) > 3 and sum(q.num_rows for q, _, _ in slices) == keyed.quotes.num_rows
     owner = {}
-    for n, (quotes, keys, features) in enumerate(slices):
+    for n, (quotes, keys, rows) in enumerate(slices):
         for text, speaker in zip(quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()):
             group = speaker or wording(text, None).words
             assert owner.setdefault(group, n) == n, group
         variants = set(quotes.column("variant").to_pylist())
-        assert set(keys.column("variant").to_pylist()) == variants == set(features.column("variant").to_pylist())
+        assert set(keys.column("variant").to_pylist()) == variants == set(rows.column("variant").to_pylist())
     assert len({g for g in owner if g in ("Q7747", "Q15031")}) == 2 and len(owner) > 10
     # Without features for some variants, their wording comes from the text: the same slices.
     fewer = keyed.features.slice(0, keyed.features.num_rows // 2)
