@@ -39,7 +39,12 @@ def _peak_mb() -> float:
 
 
 def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]:
-    from tasks.quote_index import ARTICLE_META, OldTables, update_quotes_by_slice
+    from tasks.quote_index import (
+        ARTICLE_META,
+        OldTables,
+        speaker_slices,
+        update_quotes_by_slice,
+    )
     from tasks.schemas import VARIANT_FEATURES
 
     new_quotes, keys = snapshot.read("quotes"), snapshot.read("_state/quote_keys")
@@ -54,8 +59,9 @@ def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]
 
         def write(outcome, slice_number: int) -> None:
             clustered.append(outcome.new_quotes.select(["quote_id", "cluster_id"]))
-        update_quotes_by_slice(new_quotes, keys, features, set(), old, lambda ids: only(meta, "article_id", ids),
-                               config.quotes, None, config.quote_slice_rows, write)
+        slices = speaker_slices(new_quotes, features, config.quote_slice_rows)
+        update_quotes_by_slice(new_quotes.take, slices, keys, features, set(), old, lambda ids: only(meta, "article_id", ids),
+                               config.quotes, None, write)
         print(f"quotes: {len(clustered)} slices of at most {config.quote_slice_rows:,} quotes (NEWSFLOW_CONFIG sets "
               f"quote_slice_rows)")
         return pa.concat_tables(clustered).sort_by("quote_id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -19,8 +20,24 @@ ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "in
 def read_parts(paths: Iterable[str | None], schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
     """Concatenate staging files (None entries skipped) conformed to a schema or some of its columns."""
     wanted = pa.schema([schema.field(c) for c in columns]) if columns else schema
-    tables = [pq.read_table(p, columns=wanted.names).select(wanted.names).cast(wanted) for p in paths if p]
-    return pa.concat_tables([wanted.empty_table(), *tables])
+    return pa.concat_tables([wanted.empty_table(), *(_read_staged(p, wanted) for p in paths if p)])
+
+
+def read_rows(paths: list[str], schema: pa.Schema, rows: np.ndarray) -> pa.Table:
+    """Rows of the concatenation `read_parts(paths, schema)` by their (ascending) row numbers, reading only the
+    files that hold one."""
+    tables, start = [schema.empty_table()], 0
+    for path in paths:
+        n = pq.ParquetFile(path).metadata.num_rows
+        lo, hi = np.searchsorted(rows, [start, start + n])
+        if hi > lo:
+            tables.append(_read_staged(path, schema).take(pa.array(rows[lo:hi] - start)))
+        start += n
+    return pa.concat_tables(tables)
+
+
+def _read_staged(path: str, schema: pa.Schema) -> pa.Table:
+    return pq.read_table(path, columns=schema.names).select(schema.names).cast(schema)
 
 
 def previous(run: Run, name: str, columns: list[str] | None = None) -> pa.Table:

@@ -13,14 +13,13 @@ which state and cluster rows go, and the rows that replace them.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks import quote_rules as rules
 from tasks.config import QuoteConfig
 from tasks.corpus import only, without
 from tasks.quote_clusters import (
@@ -260,41 +259,56 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     )
 
 
-def update_quotes_by_slice(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Table, removed_articles: set[str],
-                           old: OldTables, articles: Callable[[set[str]], pa.Table], config: QuoteConfig,
-                           articles_before: Callable[[set[str]], pa.Table] | None, slice_rows: int,
+def update_quotes_by_slice(read_quotes: Callable[[np.ndarray], pa.Table], slices: list[np.ndarray], new_keys: pa.Table,
+                           new_features: pa.Table, removed_articles: set[str], old: OldTables,
+                           articles: Callable[[set[str]], pa.Table], config: QuoteConfig,
+                           articles_before: Callable[[set[str]], pa.Table] | None,
                            write: Callable[[QuoteOutcome, int], None]) -> QuoteOutcome:
-    """`update_quotes` a slice of the new quotes at a time, each slice's outcome handed to `write` (with the slice's
-    number) and then let go: the working set of a corpus-sized run is a slice's, not the corpus's.
+    """`update_quotes` a slice of the new quotes at a time, each slice read when its turn comes and its outcome
+    handed to `write` (with the slice's number) and then let go: the working set of a corpus-sized run is a
+    slice's, not the corpus's.
 
-    Slices hold whole speakers (`speaker_slices`), so they cluster independently and the result is the one of a
-    single call. A run that removes quotes is one slice: the clusters its removals repair reach every speaker.
+    Args:
+        read_quotes: the new quotes (QUOTES rows with `variant`) at the given row numbers.
+        slices: row numbers of each slice, from `speaker_slices`: whole speakers, so that the slices cluster
+            independently and the result is the one of a single call.
+        new_keys, new_features, removed_articles, old, articles, config, articles_before: as `update_quotes`
+            takes them; each slice gets the key rows and features of its variants.
+        write: called with each slice's outcome and number.
+
+    A run that removes quotes must come in one slice: the clusters its removals repair reach every speaker.
     Returns the slices' outcomes combined, their rows written and let go (`QuoteOutcome.written`).
     """
-    slices = speaker_slices(new_quotes, new_keys, new_features, 0 if removed_articles else slice_rows)
+    if removed_articles and len(slices) > 1:
+        raise ValueError("a run that removes quotes is clustered in one slice")
     outcomes = []
-    for i, (quotes, keys, features) in enumerate(slices):
-        outcome = update_quotes(quotes, keys, features, removed_articles, old, articles, config, articles_before)
-        write(outcome, i)
+    for number, rows in enumerate(slices):
+        quotes = read_quotes(rows)
+        variants = pc.unique(quotes.column("variant").combine_chunks())
+        outcome = update_quotes(quotes, new_keys.filter(pc.is_in(new_keys.column("variant"), value_set=variants)),
+                                new_features.filter(pc.is_in(new_features.column("variant"), value_set=variants)),
+                                removed_articles, old, articles, config, articles_before)
+        del quotes, variants  # before the next slice is read
+        write(outcome, number)
         outcomes.append(outcome.written())
-        del outcome, quotes, keys, features  # before the next slice is cut
     return QuoteOutcome.combined(outcomes)
 
 
-def speaker_slices(quotes: pa.Table, keys: pa.Table, features: pa.Table, max_rows: int
-                   ) -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
-    """The quotes, with the key rows and features of their variants, in slices that cluster independently and
-    hold about `max_rows` quotes each (one slice, the tables themselves, when there are fewer or `max_rows` is 0).
+def speaker_slices(quotes: pa.Table, features: pa.Table, max_rows: int) -> list[np.ndarray]:
+    """Row numbers of the quotes in slices that cluster independently, about `max_rows` each (one slice of every
+    row when there are no more, or `max_rows` is 0).
 
     Only quotes of one speaker ever join (`rules.same`), and quotes of no known speaker only their exact copies:
     each speaker's quotes stay in one slice, and each wording of no known speaker with its copies. The groups go
-    biggest first to the slice with the fewest rows, so the slices come out about even. Each slice is cut when
-    it is asked for.
+    biggest first to the slice with the fewest rows, so the slices come out about even.
+
+    Args:
+        quotes: the `speaker_entity_id` and `variant` of each quote (other columns are not read).
+        features: VARIANT_FEATURES rows of at least the variants of the quotes of no known speaker.
     """
     n_slices = -(-quotes.num_rows // max_rows) if max_rows > 0 else 1
     if n_slices <= 1:
-        yield quotes, keys, features
-        return
+        return [np.arange(quotes.num_rows)]
     group = _independent_groups(quotes, features)
     sizes = np.bincount(group)
     slice_of = np.zeros(len(sizes), np.int64)
@@ -304,14 +318,8 @@ def speaker_slices(quotes: pa.Table, keys: pa.Table, features: pa.Table, max_row
         slice_of[g] = s
         heapq.heappush(loads, (load + int(sizes[g]), s))
     row_slice = slice_of[group]
-    for s in range(n_slices):
-        taken = np.flatnonzero(row_slice == s)
-        if not len(taken):  # fewer groups than slices
-            continue
-        rows = quotes.take(pa.array(taken))
-        variants = pc.unique(rows.column("variant").combine_chunks())
-        yield (rows, keys.filter(pc.is_in(keys.column("variant"), value_set=variants)),
-               features.filter(pc.is_in(features.column("variant"), value_set=variants)))
+    slices = [np.flatnonzero(row_slice == s) for s in range(n_slices)]
+    return [rows for rows in slices if len(rows)]  # none empty, when there are fewer groups than slices
 
 
 def _independent_groups(quotes: pa.Table, features: pa.Table) -> np.ndarray:
@@ -322,11 +330,9 @@ def _independent_groups(quotes: pa.Table, features: pa.Table) -> np.ndarray:
     if len(anonymous):
         variants = quotes.column("variant").take(pa.array(anonymous))
         at = pc.index_in(variants, value_set=features.column("variant").combine_chunks())
-        words = pc.fill_null(pc.take(features.column("words_hash").combine_chunks(), at), 0).to_numpy().copy()
-        missing = np.flatnonzero(pc.is_null(at).to_numpy(zero_copy_only=False))
-        if len(missing):  # no features given for these variants: their wording from the text
-            texts = quotes.column("text").take(pa.array(anonymous[missing])).to_pylist()
-            words[missing] = [rules.features(rules.wording(t, None))["words_hash"] for t in texts]
+        if at.null_count:
+            raise ValueError(f"{at.null_count} quotes of no known speaker have no variant features")
+        words = pc.take(features.column("words_hash").combine_chunks(), at).to_numpy()
         code[anonymous] = len(speakers.dictionary) + np.unique(words, return_inverse=True)[1].ravel()
     return code
 

@@ -32,6 +32,7 @@ from tasks.corpus import (
     only,
     previous,
     read_parts,
+    read_rows,
     staging_paths,
     texts_by,
     without,
@@ -55,6 +56,7 @@ from tasks.quote_index import (
     ARTICLE_META,
     OldTables,
     QuoteOutcome,
+    speaker_slices,
     update_quotes_by_slice,
 )
 from tasks.remote import Transfer, mirror_raw, publish
@@ -333,13 +335,17 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
         for name, rows in outcome.rows().items():
             builder.write(name, rows, f"new-{slice_number:03d}")
 
+    # Slices of whole speakers, each read from the staging files when its turn comes; one slice when the run
+    # removes quotes (its repairs reach every speaker).
+    quote_paths, features = staging_paths(normalised, "quotes_path"), read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES)
+    slices = speaker_slices(read_parts(quote_paths, QUOTES, ["speaker_entity_id", "variant"]), features,
+                            0 if deduped.removed_articles else run.config.quote_slice_rows)
     outcome = update_quotes_by_slice(
-        read_parts(staging_paths(normalised, "quotes_path"), QUOTES),
-        read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
-        read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES), deduped.removed_articles,
+        partial(read_rows, quote_paths, QUOTES), slices, read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
+        features, deduped.removed_articles,
         OldTables(lookup(run, "quotes"), lookup(run, "_state/quote_keys"), lookup(run, "_state/quote_variants"),
                   lookup(run, "quote_clusters"), lookup(run, "_state/quote_cluster_outlets")),
-        articles, run.config.quotes, old_articles, run.config.quote_slice_rows, write)
+        articles, run.config.quotes, old_articles, write)
     get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
                           "%d removed", outcome.quotes_added, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))

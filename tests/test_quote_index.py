@@ -73,12 +73,13 @@ class Store:
         rows = [q for _, quotes in articles.values() for q in quotes]
         keyed = keyed_variants(pa.Table.from_pylist(rows, schema=EXTRACTED), CONFIG)
         written = []  # each slice's outcome, as the stage writes it
+        slices = speaker_slices(keyed.quotes, keyed.features, 0 if removed else self.slice_rows)
         combined = update_quotes_by_slice(
-            keyed.quotes, keyed.keys, keyed.features, removed,
+            keyed.quotes.take, slices, keyed.keys, keyed.features, removed,
             OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets"))),
             lambda ids: pa.Table.from_pylist([metas[i] for i in ids if i in metas], schema=ARTICLE_META),
             CONFIG, lambda ids: pa.Table.from_pylist([self.articles[i] for i in ids if i in self.articles], schema=ARTICLE_META),
-            self.slice_rows, lambda outcome, number: written.append(outcome))
+            lambda outcome, number: written.append(outcome))
         self.slices_written += len(written)
         outcome = QuoteOutcome.combined(written)
         assert combined == outcome.written()  # what the run goes on with: the same, without the rows
@@ -178,20 +179,21 @@ def test_a_slice_holds_every_quote_of_its_speakers_and_every_copy_of_its_anonymo
     rng, texts = random.Random(11), _texts()
     rows = [q for i in range(60) for q in _article(rng, f"x{i:02d}", texts)[1]]
     keyed = keyed_variants(pa.Table.from_pylist(rows, schema=EXTRACTED), CONFIG)
-    slices = list(speaker_slices(keyed.quotes, keyed.keys, keyed.features, 10))
-    assert len(slices) > 3 and sum(q.num_rows for q, _, _ in slices) == keyed.quotes.num_rows
+    slices = speaker_slices(keyed.quotes, keyed.features, 10)
+    assert len(slices) > 3 and sorted(np.concatenate(slices).tolist()) == list(range(keyed.quotes.num_rows))
     owner = {}
-    for n, (quotes, keys, rows) in enumerate(slices):
+    for n, rows in enumerate(slices):
+        quotes = keyed.quotes.take(rows)
         for text, speaker in zip(quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()):
             group = speaker or wording(text, None).words
             assert owner.setdefault(group, n) == n, group
-        variants = set(quotes.column("variant").to_pylist())
-        assert set(keys.column("variant").to_pylist()) == variants == set(rows.column("variant").to_pylist())
     assert len({g for g in owner if g in ("Q7747", "Q15031")}) == 2 and len(owner) > 10
-    # Without features for some variants, their wording comes from the text: the same slices.
-    fewer = keyed.features.slice(0, keyed.features.num_rows // 2)
-    assert [q.column("quote_id").to_pylist() for q, _, _ in speaker_slices(keyed.quotes, keyed.keys, fewer, 10)] == \
-        [q.column("quote_id").to_pylist() for q, _, _ in slices]
+    assert [len(rows) for rows in speaker_slices(keyed.quotes, keyed.features, 0)] == [keyed.quotes.num_rows]
+    with pytest.raises(ValueError, match="no variant features"):  # they say which quotes are copies of one wording
+        speaker_slices(keyed.quotes, keyed.features.slice(0, keyed.features.num_rows // 2), 10)
+    with pytest.raises(ValueError, match="one slice"):
+        update_quotes_by_slice(keyed.quotes.take, slices, keyed.keys, keyed.features, {"x00"}, None, None, CONFIG, None,
+                               None)
 
 
 def test_a_removed_bridge_splits_its_cluster_and_a_new_quote_merges_two():
