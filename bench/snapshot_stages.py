@@ -43,6 +43,7 @@ def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]
         ARTICLE_META,
         OldTables,
         speaker_slices,
+        table_slices,
         update_quotes_by_slice,
     )
     from tasks.schemas import VARIANT_FEATURES
@@ -60,8 +61,8 @@ def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]
         def write(outcome, slice_number: int) -> None:
             clustered.append(outcome.new_quotes.select(["quote_id", "cluster_id"]))
         slices = speaker_slices(new_quotes, features, config.quote_slice_rows)
-        update_quotes_by_slice(new_quotes.take, slices, keys, features, set(), old, lambda ids: only(meta, "article_id", ids),
-                               config.quotes, None, write)
+        update_quotes_by_slice(table_slices(new_quotes, keys, features, slices), set(), old,
+                               lambda ids: only(meta, "article_id", ids), config.quotes, None, write)
         print(f"quotes: {len(clustered)} slices of at most {config.quote_slice_rows:,} quotes (NEWSFLOW_CONFIG sets "
               f"quote_slice_rows)")
         return pa.concat_tables(clustered).sort_by("quote_id")

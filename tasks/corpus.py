@@ -36,6 +36,28 @@ def read_rows(paths: list[str], schema: pa.Schema, rows: np.ndarray) -> pa.Table
     return pa.concat_tables(tables)
 
 
+def split_parts(paths: list[str], schema: pa.Schema, column: str, parts: list[pa.Array], directory: Path,
+                name: str) -> list[Path]:
+    """Staging files cut again into one file per part, reading each once: part i holds the rows whose `column`
+    is among `parts[i]` (disjoint value sets; a row of none is left out). Returns the new files, in order."""
+    directory.mkdir(parents=True, exist_ok=True)
+    targets = [directory / f"{name}-{i:03d}.parquet" for i in range(len(parts))]
+    values = pa.concat_arrays([p.cast(schema.field(column).type) for p in parts]) if parts else pa.array([], schema.field(column).type)
+    numbers = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    writers = [pq.ParquetWriter(target, schema) for target in targets]
+    try:
+        for path in paths:
+            table = _read_staged(path, schema)
+            at = pc.fill_null(pc.index_in(table.column(column), value_set=values), -1).to_numpy(zero_copy_only=False)
+            part = np.where(at >= 0, numbers[np.maximum(at, 0)] if len(numbers) else -1, -1)
+            for i, writer in enumerate(writers):
+                writer.write_table(table.filter(pa.array(part == i)))
+    finally:
+        for writer in writers:
+            writer.close()
+    return targets
+
+
 def _read_staged(path: str, schema: pa.Schema) -> pa.Table:
     return pq.read_table(path, columns=schema.names).select(schema.names).cast(schema)
 

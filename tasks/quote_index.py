@@ -13,7 +13,7 @@ which state and cluster rows go, and the rows that replace them.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -259,39 +259,42 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     )
 
 
-def update_quotes_by_slice(read_quotes: Callable[[np.ndarray], pa.Table], slices: list[np.ndarray], new_keys: pa.Table,
-                           new_features: pa.Table, removed_articles: set[str], old: OldTables,
-                           articles: Callable[[set[str]], pa.Table], config: QuoteConfig,
+def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]], removed_articles: set[str],
+                           old: OldTables, articles: Callable[[set[str]], pa.Table], config: QuoteConfig,
                            articles_before: Callable[[set[str]], pa.Table] | None,
                            write: Callable[[QuoteOutcome, int], None]) -> QuoteOutcome:
-    """`update_quotes` a slice of the new quotes at a time, each slice read when its turn comes and its outcome
-    handed to `write` (with the slice's number) and then let go: the working set of a corpus-sized run is a
-    slice's, not the corpus's.
+    """`update_quotes` a slice of the new quotes at a time, each slice's outcome handed to `write` (with the
+    slice's number) and then let go: the working set of a corpus-sized run is a slice's, not the corpus's.
 
     Args:
-        read_quotes: the new quotes (QUOTES rows with `variant`) at the given row numbers.
-        slices: row numbers of each slice, from `speaker_slices`: whole speakers, so that the slices cluster
+        slices: the new quotes, key rows and features of each slice (as `update_quotes` takes them), made when
+            asked for (`table_slices`). Slices hold whole speakers (`speaker_slices`), so they cluster
             independently and the result is the one of a single call.
-        new_keys, new_features, removed_articles, old, articles, config, articles_before: as `update_quotes`
-            takes them; each slice gets the key rows and features of its variants.
+        removed_articles, old, articles, config, articles_before: as `update_quotes` takes them.
         write: called with each slice's outcome and number.
 
     A run that removes quotes must come in one slice: the clusters its removals repair reach every speaker.
     Returns the slices' outcomes combined, their rows written and let go (`QuoteOutcome.written`).
     """
-    if removed_articles and len(slices) > 1:
-        raise ValueError("a run that removes quotes is clustered in one slice")
     outcomes = []
-    for number, rows in enumerate(slices):
-        quotes = read_quotes(rows)
-        variants = pc.unique(quotes.column("variant").combine_chunks())
-        outcome = update_quotes(quotes, new_keys.filter(pc.is_in(new_keys.column("variant"), value_set=variants)),
-                                new_features.filter(pc.is_in(new_features.column("variant"), value_set=variants)),
-                                removed_articles, old, articles, config, articles_before)
-        del quotes, variants  # before the next slice is read
+    for number, (quotes, keys, features) in enumerate(slices):
+        if removed_articles and number:
+            raise ValueError("a run that removes quotes is clustered in one slice")
+        outcome = update_quotes(quotes, keys, features, removed_articles, old, articles, config, articles_before)
+        del quotes, keys, features  # before the next slice is made
         write(outcome, number)
         outcomes.append(outcome.written())
     return QuoteOutcome.combined(outcomes)
+
+
+def table_slices(quotes: pa.Table, keys: pa.Table, features: pa.Table, slices: list[np.ndarray]
+                 ) -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
+    """The quotes at each slice's row numbers, with the key rows and features of their variants."""
+    for rows in slices:
+        part = quotes.take(pa.array(rows))
+        variants = pc.unique(part.column("variant").combine_chunks())
+        yield (part, keys.filter(pc.is_in(keys.column("variant"), value_set=variants)),
+               features.filter(pc.is_in(features.column("variant"), value_set=variants)))
 
 
 def speaker_slices(quotes: pa.Table, features: pa.Table, max_rows: int) -> list[np.ndarray]:
@@ -304,7 +307,7 @@ def speaker_slices(quotes: pa.Table, features: pa.Table, max_rows: int) -> list[
 
     Args:
         quotes: the `speaker_entity_id` and `variant` of each quote (other columns are not read).
-        features: VARIANT_FEATURES rows of at least the variants of the quotes of no known speaker.
+        features: the `variant` and `words_hash` of at least the variants of the quotes of no known speaker.
     """
     n_slices = -(-quotes.num_rows // max_rows) if max_rows > 0 else 1
     if n_slices <= 1:

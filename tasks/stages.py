@@ -10,7 +10,7 @@ import itertools
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial, wraps
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from tasks.corpus import (
     previous,
     read_parts,
     read_rows,
+    split_parts,
     staging_paths,
     texts_by,
     without,
@@ -337,12 +338,12 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
 
     # Slices of whole speakers, each read from the staging files when its turn comes; one slice when the run
     # removes quotes (its repairs reach every speaker).
-    quote_paths, features = staging_paths(normalised, "quotes_path"), read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES)
-    slices = speaker_slices(read_parts(quote_paths, QUOTES, ["speaker_entity_id", "variant"]), features,
+    layout = read_parts(staging_paths(normalised, "quotes_path"), QUOTES, ["speaker_entity_id", "variant"])
+    slices = speaker_slices(layout, read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES,
+                                               ["variant", "words_hash"]),
                             0 if deduped.removed_articles else run.config.quote_slice_rows)
     outcome = update_quotes_by_slice(
-        partial(read_rows, quote_paths, QUOTES), slices, read_parts(staging_paths(normalised, "quote_keys_path"), QUOTE_KEYS),
-        features, deduped.removed_articles,
+        _staged_slices(run, normalised, layout.column("variant"), slices), deduped.removed_articles,
         OldTables(lookup(run, "quotes"), lookup(run, "_state/quote_keys"), lookup(run, "_state/quote_variants"),
                   lookup(run, "quote_clusters"), lookup(run, "_state/quote_cluster_outlets")),
         articles, run.config.quotes, old_articles, write)
@@ -350,6 +351,23 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
                           "%d removed", outcome.quotes_added, len(outcome.new_clusters), len(outcome.grown_clusters),
                           outcome.updates.num_rows, len(outcome.removed_quote_ids))
     return outcome
+
+
+def _staged_slices(run: Run, normalised: list[NormaliseResult], variants: pa.ChunkedArray, slices: list[np.ndarray]
+                   ) -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
+    """Each slice's quotes (rows of the quotes staging files), key rows and features, read when asked for. With
+    several slices, the key and feature files are first cut into one file per slice, each read once."""
+    quote_paths = staging_paths(normalised, "quotes_path")
+    key_paths, feature_paths = staging_paths(normalised, "quote_keys_path"), staging_paths(normalised, "quote_features_path")
+    if len(slices) == 1:
+        yield read_parts(quote_paths, QUOTES), read_parts(key_paths, QUOTE_KEYS), read_parts(feature_paths, VARIANT_FEATURES)
+        return
+    of_slice = [pc.unique(variants.take(pa.array(rows)).combine_chunks()) for rows in slices]
+    directory = run.snapshot().root / "_staging" / "quote-slices"
+    key_paths = split_parts(key_paths, QUOTE_KEYS, "variant", of_slice, directory, "keys")
+    feature_paths = split_parts(feature_paths, VARIANT_FEATURES, "variant", of_slice, directory, "features")
+    for rows, keys, features in zip(slices, key_paths, feature_paths):
+        yield read_rows(quote_paths, QUOTES, rows), read_parts([keys], QUOTE_KEYS), read_parts([features], VARIANT_FEATURES)
 
 
 @task(name="commit", task_run_name="commit", cache_policy=NONE)

@@ -26,6 +26,7 @@ from tasks.quote_index import (
     OldTables,
     QuoteOutcome,
     speaker_slices,
+    table_slices,
     update_quotes_by_slice,
 )
 from tasks.quote_rules import features, same, wording
@@ -66,6 +67,9 @@ class Store:
             return table.filter(pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type)))
         return lookup
 
+    def old(self) -> OldTables:
+        return OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets")))
+
     def run(self, articles: dict[str, tuple[dict, list[dict]]], removed: set[str]) -> QuoteOutcome:
         """One run: `articles` maps new or changed article ids to (meta, quote rows); `removed` are deleted or
         changed ids."""
@@ -75,8 +79,8 @@ class Store:
         written = []  # each slice's outcome, as the stage writes it
         slices = speaker_slices(keyed.quotes, keyed.features, 0 if removed else self.slice_rows)
         combined = update_quotes_by_slice(
-            keyed.quotes.take, slices, keyed.keys, keyed.features, removed,
-            OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets"))),
+            table_slices(keyed.quotes, keyed.keys, keyed.features, slices), removed,
+            self.old(),
             lambda ids: pa.Table.from_pylist([metas[i] for i in ids if i in metas], schema=ARTICLE_META),
             CONFIG, lambda ids: pa.Table.from_pylist([self.articles[i] for i in ids if i in self.articles], schema=ARTICLE_META),
             lambda outcome, number: written.append(outcome))
@@ -192,8 +196,8 @@ def test_a_slice_holds_every_quote_of_its_speakers_and_every_copy_of_its_anonymo
     with pytest.raises(ValueError, match="no variant features"):  # they say which quotes are copies of one wording
         speaker_slices(keyed.quotes, keyed.features.slice(0, keyed.features.num_rows // 2), 10)
     with pytest.raises(ValueError, match="one slice"):
-        update_quotes_by_slice(keyed.quotes.take, slices, keyed.keys, keyed.features, {"x00"}, None, None, CONFIG, None,
-                               None)
+        update_quotes_by_slice(table_slices(keyed.quotes, keyed.keys, keyed.features, slices), {"x00"}, Store().old(),
+                               lambda ids: ARTICLE_META.empty_table(), CONFIG, None, lambda outcome, number: None)
 
 
 def test_a_removed_bridge_splits_its_cluster_and_a_new_quote_merges_two():
