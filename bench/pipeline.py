@@ -55,6 +55,7 @@ class ChildResult:
     cpu_seconds: float = 0.0  # user + system of the process and the descendants it waited for
     tree_rss_kb: int = 0  # largest sampled sum of RSS over the process and all its descendants
     cpu_by_kind: dict | None = None  # sampled CPU seconds of the tree: main, workers, Prefect server, other
+    tree_peak_by_kind: dict | None = None  # RSS KB of each kind of process in the sample of the tree's peak
 
 
 @dataclass
@@ -71,6 +72,7 @@ class PipelineRun:
     cpu_seconds: float = 0.0
     tree_rss_kb: int = 0
     cpu_by_kind: dict | None = None
+    tree_peak_by_kind: dict | None = None
 
 
 def _kind(pid: int, root: int) -> str:
@@ -87,9 +89,10 @@ def _kind(pid: int, root: int) -> str:
     return "prefect server" if b"uvicorn" in cmdline or b"prefect" in cmdline else "other"
 
 
-def tree_rss_kb(root: int, cpu: dict[int, tuple[str, float]] | None = None) -> int:
+def tree_rss_kb(root: int, cpu: dict[int, tuple[str, float]] | None = None, rss_by_kind: dict[str, int] | None = None) -> int:
     """Resident memory of a process and all its descendants (worker processes), from /proc; with
-    `cpu`, also record each one's kind and CPU seconds so far in it."""
+    `cpu`, also record each one's kind and CPU seconds so far in it, and with `rss_by_kind` (needs `cpu`) the
+    memory of each kind of process in this sample, in KB."""
     children: dict[int, list[int]] = {}
     rss_pages: dict[int, int] = {}
     ticks: dict[int, int] = {}
@@ -113,6 +116,8 @@ def tree_rss_kb(root: int, cpu: dict[int, tuple[str, float]] | None = None) -> i
         if cpu is not None and pid in ticks:
             kind = cpu[pid][0] if pid in cpu else _kind(pid, root)
             cpu[pid] = (kind, ticks[pid] / os.sysconf("SC_CLK_TCK"))
+            if rss_by_kind is not None:
+                rss_by_kind[kind] = rss_by_kind.get(kind, 0) + rss_pages.get(pid, 0) * os.sysconf("SC_PAGE_SIZE") // 1024
     return total * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
@@ -126,13 +131,16 @@ def run_child(cmd: list[str], log: Path) -> ChildResult:
         began = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         # wait4 gives this child's own rusage (CPU time and ru_maxrss cover the descendants it waited for)
-        peak_tree = 0
+        peak_tree, peak_by_kind = 0, {}
         cpu: dict[int, tuple[str, float]] = {}
         while True:
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 break
-            peak_tree = max(peak_tree, tree_rss_kb(child.pid, cpu))
+            by_kind_now: dict[str, int] = {}
+            tree = tree_rss_kb(child.pid, cpu, by_kind_now)
+            if tree > peak_tree:
+                peak_tree, peak_by_kind = tree, by_kind_now
             time.sleep(0.25)
         wall = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -140,7 +148,7 @@ def run_child(cmd: list[str], log: Path) -> ChildResult:
     for kind, seconds in cpu.values():
         by_kind[kind] = by_kind.get(kind, 0.0) + seconds
     return ChildResult(child.returncode, wall, usage.ru_maxrss, log, usage.ru_utime + usage.ru_stime, peak_tree,
-                       by_kind)
+                       by_kind, peak_by_kind)
 
 
 def tail(path: Path, lines: int = 25) -> str:
@@ -225,7 +233,7 @@ def run_pipeline(key: str, label: str, newsflow: Path, workdir: Path, *, full_re
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     size, files = disk_usage(workdir / "out")
     return PipelineRun(label, result.wall_seconds, float(summary.get("seconds_flow", summary["seconds_total"])), result.max_rss_kb, size, files,
-                       summary, result.cpu_seconds, result.tree_rss_kb, result.cpu_by_kind)
+                       summary, result.cpu_seconds, result.tree_rss_kb, result.cpu_by_kind, result.tree_peak_by_kind)
 
 
 def ratio(a: float, b: float) -> str:
@@ -253,6 +261,9 @@ def print_report(n: int, runs: list[PipelineRun], reference_seconds: list[float]
     print("\nCPU seconds by process, sampled every 0.25 s (the last moments of each process are missed)")
     for r in runs:
         print(f"{r.label:26s} " + ", ".join(f"{k} {v:.1f}" for k, v in sorted((r.cpu_by_kind or {}).items())))
+    print("\nRSS of the process tree at its sampled peak, MB, by process")
+    for r in runs:
+        print(f"{r.label:26s} " + ", ".join(f"{k} {v / 1024:,.0f}" for k, v in sorted((r.tree_peak_by_kind or {}).items())))
     print(f"\ncorpus: {n} articles, {corpus_bytes / 1e6:.1f} MB on disk")
     print(f"full run throughput: {n / full.wall_seconds:,.0f} articles/s on wall time, "
           f"{n / max(full.pipeline_seconds, 1e-9):,.0f} articles/s on pipeline time; "
