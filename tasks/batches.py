@@ -24,6 +24,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from tasks.config import PipelineConfig
+from tasks.storage import use_system_allocator
 
 
 def chunk(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -121,7 +122,8 @@ class Batches:
                 # Spawned, not forked (the flow's process runs Prefect's threads and event loop), and
                 # importing only the pure modules: a worker starts in about a second, not Prefect's eight.
                 self._processes = self._stack.enter_context(
-                    ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")))
+                    ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=use_system_allocator))
             self._runner = self._stack.enter_context(make_task_runner(self.config))
         if self._runner is not None:
             return self._runner

@@ -38,6 +38,15 @@ MANIFEST = "manifest.json"
 PARQUET_OPTIONS = {"compression": "zstd", "row_group_size": 16_384, "write_statistics": True}
 
 
+def use_system_allocator() -> None:
+    """Make the C library's malloc Arrow's memory pool in this process (the flow's and each worker's).
+
+    Arrow's default allocator (mimalloc in these wheels) keeps memory that was freed: replaying the quotes
+    stage on a 100k run's staging files, its peak was +752 MB against +605 MB with malloc, at the same CPU.
+    """
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 class OutputLocked(RuntimeError):
     """Another run holds the output directory."""
 
