@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks.run import Run
-from tasks.schemas import ALL_TABLES, ARTICLES
+from tasks.schemas import ALL_TABLES, ARTICLES, conform
 from tasks.storage import write_parquet
 
 ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "ingested_at", "cluster_id", "duplicate_of"]
@@ -20,20 +20,7 @@ ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "in
 def read_parts(paths: Iterable[str | None], schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
     """Concatenate staging files (None entries skipped) conformed to a schema or some of its columns."""
     wanted = pa.schema([schema.field(c) for c in columns]) if columns else schema
-    return pa.concat_tables([wanted.empty_table(), *(_read_staged(p, wanted) for p in paths if p)])
-
-
-def read_rows(paths: list[str], schema: pa.Schema, rows: np.ndarray) -> pa.Table:
-    """Rows of the concatenation `read_parts(paths, schema)` by their (ascending) row numbers, reading only the
-    files that hold one."""
-    tables, start = [schema.empty_table()], 0
-    for path in paths:
-        n = pq.ParquetFile(path).metadata.num_rows
-        lo, hi = np.searchsorted(rows, [start, start + n])
-        if hi > lo:
-            tables.append(_read_staged(path, schema).take(pa.array(rows[lo:hi] - start)))
-        start += n
-    return pa.concat_tables(tables)
+    return pa.concat_tables([wanted.empty_table(), *(conform(pq.read_table(p, columns=wanted.names), wanted) for p in paths if p)])
 
 
 def split_parts(paths: list[str], schema: pa.Schema, column: str, parts: list[pa.Array], directory: Path,
@@ -42,24 +29,22 @@ def split_parts(paths: list[str], schema: pa.Schema, column: str, parts: list[pa
     is among `parts[i]` (disjoint value sets; a row of none is left out). Returns the new files, in order."""
     directory.mkdir(parents=True, exist_ok=True)
     targets = [directory / f"{name}-{i:03d}.parquet" for i in range(len(parts))]
-    values = pa.concat_arrays([p.cast(schema.field(column).type) for p in parts]) if parts else pa.array([], schema.field(column).type)
-    numbers = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    value_type = schema.field(column).type
+    values = pa.concat_arrays([pa.array([], value_type), *(p.cast(value_type) for p in parts)])
+    # The part of each value, and -1 (no part) at the end for rows whose value is in none.
+    part_of = np.append(np.repeat(np.arange(len(parts)), [len(p) for p in parts]), -1)
     writers = [pq.ParquetWriter(target, schema) for target in targets]
     try:
         for path in paths:
-            table = _read_staged(path, schema)
+            table = conform(pq.read_table(path, columns=schema.names), schema)
             at = pc.fill_null(pc.index_in(table.column(column), value_set=values), -1).to_numpy(zero_copy_only=False)
-            part = np.where(at >= 0, numbers[np.maximum(at, 0)] if len(numbers) else -1, -1)
+            part = part_of[at]
             for i, writer in enumerate(writers):
                 writer.write_table(table.filter(pa.array(part == i)))
     finally:
         for writer in writers:
             writer.close()
     return targets
-
-
-def _read_staged(path: str, schema: pa.Schema) -> pa.Table:
-    return pq.read_table(path, columns=schema.names).select(schema.names).cast(schema)
 
 
 def previous(run: Run, name: str, columns: list[str] | None = None) -> pa.Table:

@@ -103,7 +103,11 @@ class QuoteOutcome:
         def joined(parts: list):
             if isinstance(parts[0], pa.Table):
                 return pa.concat_tables(parts)
-            return set().union(*parts) if isinstance(parts[0], set) else sum(parts)
+            if isinstance(parts[0], set):
+                return set().union(*parts)
+            if isinstance(parts[0], int):
+                return sum(parts)
+            raise TypeError(f"no way to combine {type(parts[0]).__name__} fields")
         return QuoteOutcome(**{f.name: joined([getattr(o, f.name) for o in outcomes]) for f in fields(QuoteOutcome)})
 
 
@@ -268,13 +272,14 @@ def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]]
 
     Args:
         slices: the new quotes, key rows and features of each slice (as `update_quotes` takes them), made when
-            asked for (`table_slices`). Slices hold whole speakers (`speaker_slices`), so they cluster
-            independently and the result is the one of a single call.
+            asked for (`table_slices` cuts tables in memory; the stage reads files cut per slice). Slices hold
+            whole speakers (`speaker_slices`), so they cluster independently and the result is the one of a
+            single call.
         removed_articles, old, articles, config, articles_before: as `update_quotes` takes them.
         write: called with each slice's outcome and number.
 
-    A run that removes quotes must come in one slice: the clusters its removals repair reach every speaker.
-    Returns the slices' outcomes combined, their rows written and let go (`QuoteOutcome.written`).
+    A run that removes quotes must come in one slice: `update_quotes` repairs the clusters that lost quotes in
+    one pass over all the removals. Returns the slices' outcomes combined, their rows written and let go (`QuoteOutcome.written`).
     """
     outcomes = []
     for number, (quotes, keys, features) in enumerate(slices):
@@ -284,6 +289,7 @@ def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]]
         del quotes, keys, features  # before the next slice is made
         write(outcome, number)
         outcomes.append(outcome.written())
+        del outcome  # its rows, before the next slice is made
     return QuoteOutcome.combined(outcomes)
 
 
@@ -292,14 +298,14 @@ def table_slices(quotes: pa.Table, keys: pa.Table, features: pa.Table, slices: l
     """The quotes at each slice's row numbers, with the key rows and features of their variants."""
     for rows in slices:
         part = quotes.take(pa.array(rows))
-        variants = pc.unique(part.column("variant").combine_chunks())
-        yield (part, keys.filter(pc.is_in(keys.column("variant"), value_set=variants)),
-               features.filter(pc.is_in(features.column("variant"), value_set=variants)))
+        variants = pc.unique(part.column("variant").combine_chunks()).to_pylist()
+        yield part, only(keys, "variant", variants), only(features, "variant", variants)
 
 
 def speaker_slices(quotes: pa.Table, features: pa.Table, max_rows: int) -> list[np.ndarray]:
     """Row numbers of the quotes in slices that cluster independently, about `max_rows` each (one slice of every
-    row when there are no more, or `max_rows` is 0).
+    row when there are no more, or `max_rows` is 0). A speaker is never split, so a slice holds more than
+    `max_rows` quotes when one speaker has more.
 
     Only quotes of one speaker ever join (`rules.same`), and quotes of no known speaker only their exact copies:
     each speaker's quotes stay in one slice, and each wording of no known speaker with its copies. The groups go

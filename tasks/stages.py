@@ -32,7 +32,6 @@ from tasks.corpus import (
     only,
     previous,
     read_parts,
-    read_rows,
     split_parts,
     staging_paths,
     texts_by,
@@ -336,14 +335,16 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
         for name, rows in outcome.rows().items():
             builder.write(name, rows, f"new-{slice_number:03d}")
 
-    # Slices of whole speakers, each read from the staging files when its turn comes; one slice when the run
-    # removes quotes (its repairs reach every speaker).
+    # Slices of whole speakers, each read when its turn comes; one slice when the run removes quotes
+    # (`update_quotes` repairs the clusters that lost quotes in one pass).
     layout = read_parts(staging_paths(normalised, "quotes_path"), QUOTES, ["speaker_entity_id", "variant"])
     slices = speaker_slices(layout, read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES,
                                                ["variant", "words_hash"]),
                             0 if deduped.removed_articles else run.config.quote_slice_rows)
+    variants = layout.column("variant")
+    del layout
     outcome = update_quotes_by_slice(
-        _staged_slices(run, normalised, layout.column("variant"), slices), deduped.removed_articles,
+        _staged_slices(run, normalised, variants, slices), deduped.removed_articles,
         OldTables(lookup(run, "quotes"), lookup(run, "_state/quote_keys"), lookup(run, "_state/quote_variants"),
                   lookup(run, "quote_clusters"), lookup(run, "_state/quote_cluster_outlets")),
         articles, run.config.quotes, old_articles, write)
@@ -355,19 +356,19 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -
 
 def _staged_slices(run: Run, normalised: list[NormaliseResult], variants: pa.ChunkedArray, slices: list[np.ndarray]
                    ) -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
-    """Each slice's quotes (rows of the quotes staging files), key rows and features, read when asked for. With
-    several slices, the key and feature files are first cut into one file per slice, each read once."""
-    quote_paths = staging_paths(normalised, "quotes_path")
-    key_paths, feature_paths = staging_paths(normalised, "quote_keys_path"), staging_paths(normalised, "quote_features_path")
+    """Each slice's quotes, key rows and features, read when asked for. With several slices, the staging files
+    are first cut into one file per slice (a variant's rows are all in one slice), each read once."""
+    staged = [(staging_paths(normalised, attribute), schema, name) for attribute, schema, name in
+              (("quotes_path", QUOTES, "quotes"), ("quote_keys_path", QUOTE_KEYS, "quote-keys"),
+               ("quote_features_path", VARIANT_FEATURES, "quote-features"))]
     if len(slices) == 1:
-        yield read_parts(quote_paths, QUOTES), read_parts(key_paths, QUOTE_KEYS), read_parts(feature_paths, VARIANT_FEATURES)
+        yield tuple(read_parts(paths, schema) for paths, schema, _ in staged)
         return
     of_slice = [pc.unique(variants.take(pa.array(rows)).combine_chunks()) for rows in slices]
     directory = run.snapshot().root / "_staging" / "quote-slices"
-    key_paths = split_parts(key_paths, QUOTE_KEYS, "variant", of_slice, directory, "keys")
-    feature_paths = split_parts(feature_paths, VARIANT_FEATURES, "variant", of_slice, directory, "features")
-    for rows, keys, features in zip(slices, key_paths, feature_paths):
-        yield read_rows(quote_paths, QUOTES, rows), read_parts([keys], QUOTE_KEYS), read_parts([features], VARIANT_FEATURES)
+    cut = [split_parts(paths, schema, "variant", of_slice, directory, name) for paths, schema, name in staged]
+    for files in zip(*cut):
+        yield tuple(read_parts([path], schema) for path, (_, schema, _) in zip(files, staged))
 
 
 @task(name="commit", task_run_name="commit", cache_policy=NONE)

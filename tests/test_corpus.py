@@ -1,4 +1,4 @@
-"""Reading a stage's staging files: all of them, some rows, or cut again into one file per part."""
+"""Reading a stage's staging files: all of them, or cut again into one file per part."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.corpus import read_parts, read_rows, split_parts
+from tasks.corpus import read_parts, split_parts
 from tasks.schemas import QUOTE_KEYS
 
 
@@ -22,16 +22,6 @@ def _staging(tmp_path, sizes: list[int]) -> list[str]:
     return paths
 
 
-def test_rows_by_number_are_those_of_the_concatenation_and_skip_files_without_one(tmp_path):
-    paths = _staging(tmp_path, [5, 0, 3, 8])
-    everything = read_parts(paths, QUOTE_KEYS)
-    rows = np.array([0, 4, 5, 7, 15])
-    assert read_rows(paths, QUOTE_KEYS, rows).equals(everything.take(pa.array(rows)))
-    assert read_rows(paths, QUOTE_KEYS, np.array([], np.int64)).num_rows == 0
-    pq.write_table(pa.table({"other": range(5)}), paths[0])  # as many rows, unreadable: not read when not wanted
-    assert read_rows(paths, QUOTE_KEYS, np.array([6, 15])).column("key").to_pylist() == [6, 15]
-
-
 def test_files_cut_into_parts_by_value_hold_each_row_once_in_its_part(tmp_path):
     paths = _staging(tmp_path, [10, 4, 9])
     parts = [pa.array([0, 3]), pa.array([5]), pa.array([1, 2, 4])]  # variant 6 is in no part: left out
@@ -43,3 +33,10 @@ def test_files_cut_into_parts_by_value_hold_each_row_once_in_its_part(tmp_path):
         assert got.schema.equals(QUOTE_KEYS, check_metadata=False)
         assert got.to_pylist() == [r for r in everything if r["variant"] in values.to_pylist()]
     assert sum(pq.read_metadata(p).num_rows for p in cut) == sum(1 for r in everything if r["variant"] != 6)
+
+
+def test_parts_of_another_integer_type_or_none_at_all(tmp_path):
+    paths = _staging(tmp_path, [6, 6])
+    cut = split_parts(paths, QUOTE_KEYS, "variant", [pa.array([2, 5], pa.int32())], tmp_path / "cut", "keys")
+    assert pq.read_table(cut[0]).column("key").to_pylist() == [2, 5, 9]
+    assert split_parts(paths, QUOTE_KEYS, "variant", [], tmp_path / "none", "keys") == []

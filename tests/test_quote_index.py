@@ -86,7 +86,7 @@ class Store:
             lambda outcome, number: written.append(outcome))
         self.slices_written += len(written)
         outcome = QuoteOutcome.combined(written)
-        assert combined == outcome.written()  # what the run goes on with: the same, without the rows
+        assert combined.quotes_added == outcome.new_quotes.num_rows and combined.new_quotes.num_rows == 0
         quotes = _drop(self.quotes, "article_id", removed)
         if outcome.updates.num_rows:
             quotes = apply_updates(quotes, outcome.updates, "quote_id")
@@ -168,15 +168,41 @@ def test_quotes_clustered_in_slices_of_whole_speakers_equal_one_call(seed):
     rng, texts = random.Random(seed), _texts()
     articles = _articles(rng, "s", 40, texts)
     at_once, sliced = Store(), Store(slice_rows=5)
-    at_once.run(articles, set())
-    sliced.run(articles, set())
+    _same_outcomes(at_once.run(articles, set()), sliced.run(articles, set()))
     assert at_once.slices_written == 1 and sliced.slices_written > 3
     assert sliced.state() == at_once.state()
     # Incremental runs that remove nothing are sliced too, against the clusters already there.
     more = _articles(rng, "t", 20, texts)
-    at_once.run(more, set())
-    sliced.run(more, set())
+    _same_outcomes(at_once.run(more, set()), sliced.run(more, set()))
     assert sliced.state() == at_once.state()
+
+
+def _same_outcomes(one: QuoteOutcome, sliced: QuoteOutcome) -> None:
+    """Two outcomes of one run say the same, whatever the order of their rows."""
+    for name in ("new_quotes", "updates", "new_keys", "variants", "clusters", "outlets"):
+        a, b = (getattr(o, name) for o in (one, sliced))
+        assert sorted(a.to_pylist(), key=repr) == sorted(b.to_pylist(), key=repr), name
+    for name in ("removed_quote_ids", "dropped_key_variants", "dropped_variants", "dropped_clusters", "new_clusters",
+                 "grown_clusters", "quotes_added"):
+        assert getattr(one, name) == getattr(sliced, name), name
+
+
+def test_copies_of_one_wording_by_no_known_speaker_join_across_variants_whatever_the_slices():
+    """Quotes of no known speaker join when their words are the same, even as two variants (a capital makes a
+    name of one): slices keep such wordings together."""
+    texts = ["We will work with the President on the new trade plan", "We will work with the president on the new trade plan",
+             "We will work with the ministers on another plan today"]
+    articles = {f"n{i}": ({"article_id": f"n{i}", "outlet": "a.example", "published_at": DAY0},
+                          [{"quote_id": f"n{i}-0", "article_id": f"n{i}", "start": 0, "end": len(t), "text": t, "kind": "direct",
+                            "speaker_entity_id": None, "speaker_name": None, "attribution_method": "unknown", "cluster_id": None}])
+                for i, t in enumerate(texts)}
+    keyed = keyed_variants(pa.Table.from_pylist([q for _, quotes in articles.values() for q in quotes], schema=EXTRACTED), CONFIG)
+    assert len(set(keyed.quotes.column("variant").to_pylist())) == 3  # three variants, two of them one wording
+    sliced = Store(slice_rows=1)
+    sliced.run(articles, set())
+    assert sliced.slices_written == 2
+    clusters = {r["quote_id"]: r["cluster_id"] for r in sliced.quotes.to_pylist()}
+    assert clusters == {"n0-0": "n0-0", "n1-0": "n0-0", "n2-0": "n2-0"}
 
 
 def test_a_slice_holds_every_quote_of_its_speakers_and_every_copy_of_its_anonymous_wordings():
