@@ -39,7 +39,8 @@ PARQUET_OPTIONS = {"compression": "zstd", "row_group_size": 16_384, "write_stati
 
 
 def use_system_allocator() -> None:
-    """Make the C library's malloc Arrow's memory pool in this process (the flow's and each worker's).
+    """Make the C library's malloc Arrow's memory pool in this process: the flow's, and each worker process of
+    the `processes` task runner (Dask workers keep their default; ARROW_DEFAULT_MEMORY_POOL=system sets it there).
 
     Arrow's default allocator (mimalloc in these wheels) keeps memory that was freed: replaying the quotes
     stage on a 100k run's staging files, its peak was +752 MB against +605 MB with malloc, at the same CPU.
