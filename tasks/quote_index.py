@@ -165,7 +165,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     removed = old.quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
     unchanged = _unchanged(removed, new_quotes, articles_before, meta.table) if articles_before else set()
     carried, removed = only(removed, "quote_id", unchanged), without(removed, "quote_id", unchanged)
-    new_quotes = without(new_quotes, "quote_id", unchanged)
+    new_quotes = meta.dated(without(new_quotes, "quote_id", unchanged))
     removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
     survivors = meta.dated(without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
         else DATED_QUOTES.empty_table()
@@ -174,8 +174,11 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     hit_features = hit_rows.select(VARIANT_FEATURES.names)
     if survivors.num_rows:
         # Only a cluster that lost a variant, or a day of one, can fall apart; the others keep their shape and
-        # are named again by their smallest remaining quote_id.
-        reshaped = _reshaped(hit_rows, variant_rows(survivors, features=hit_features))
+        # are named again by their smallest remaining quote_id. A copy among the new quotes keeps a variant's day:
+        # every pair the rules joined still holds (they read a variant's wording and days, and more days only
+        # bring copies nearer), and a variant whose copies all left and come back under new ids (an article
+        # reprocessed with its offsets shifted) rejoins in step 2 as a new variant, by the same pairs.
+        reshaped = _lost_days(hit_rows, survivors, new_quotes)
         redo = only(survivors, "cluster_id", reshaped)
         if redo.num_rows:
             redo = assign_clusters(redo, cluster_quotes(redo, old.keys("variant", _values(redo, "variant")),
@@ -193,7 +196,6 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
 
     # 2. New quotes against the variants sharing a key with them. A known variant copied on days it has
     # already been seen on adds nothing to compare: it only joins its cluster.
-    new_quotes = meta.dated(new_quotes)
     new_keys = new_keys.group_by(["key", "variant"], use_threads=False).aggregate([]).select(QUOTE_KEYS.names) \
         if new_keys.num_rows else no_keys
     new_variants = _values(new_quotes, "variant")
@@ -351,11 +353,14 @@ def _variant_days(variants: pa.ChunkedArray | pa.Array, days: pa.ChunkedArray | 
     return pa.table({"variant": variants, "day": pc.fill_null(days, UNKNOWN_DAY)})
 
 
-def _reshaped(before: pa.Table, after: pa.Table) -> set[str]:
-    """Clusters of `before` (QUOTE_VARIANTS rows) with a variant missing from `after`, or with fewer days there."""
-    days = dict(zip(after.column("variant").to_pylist(), map(frozenset, after.column("days").to_pylist())))
-    return {c for v, c, d in zip(*(before.column(n).to_pylist() for n in ("variant", "cluster_id", "days")))
-            if days.get(v) != frozenset(d)}
+def _lost_days(before: pa.Table, *now: pa.Table) -> set[str]:
+    """Clusters of `before` (QUOTE_VARIANTS rows) with a variant's day that no quote of `now` (quotes with
+    `variant` and published_at) has: a variant gone, or a day of one."""
+    parent, days = exploded_days(before)
+    had = _variant_days(before.column("variant").take(pa.array(parent)), days) \
+        .append_column("cluster_id", before.column("cluster_id").take(pa.array(parent)))
+    has = pa.concat_tables([_variant_days(quotes.column("variant"), quote_days(quotes)) for quotes in now])
+    return _values(had.join(has, ["variant", "day"], join_type="left anti", use_threads=False), "cluster_id")
 
 
 def _named_by_smallest(quotes: pa.Table) -> pa.Table:
