@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import threading
 import time
 from collections import Counter
 
@@ -28,6 +29,7 @@ TRACE_ENV = "NEWSFLOW_FAILPOINT_TRACE"
 # Per process, and only ever non-empty while ENV or TRACE_ENV is set.
 _hits: Counter[str] = Counter()  # by failpoint name, for the trace
 _matches: Counter[str] = Counter()  # by spec entry
+_lock = threading.Lock()  # part files are written by several threads
 
 
 def failpoint(name: str, path: str | os.PathLike | None = None) -> None:
@@ -35,20 +37,24 @@ def failpoint(name: str, path: str | os.PathLike | None = None) -> None:
     spec, trace = os.environ.get(ENV), os.environ.get(TRACE_ENV)
     if not spec and not trace:
         return
-    _hits[name] += 1
-    if trace:
-        with open(trace, "a", encoding="utf-8") as handle:
-            handle.write(f"{name}\t{_hits[name]}\t{os.fspath(path) if path is not None else ''}\n")
-    where = os.fspath(path) if path is not None else ""
-    for entry in (spec or "").split(","):
-        point, _, rest = entry.strip().partition(":")
-        point, _, fragment = point.partition("@")
-        hit, _, action = rest.partition(":")
-        if point != name or fragment not in where:
-            continue
-        _matches[entry] += 1
-        if _matches[entry] == int(hit or 1):
-            _act(action or "kill", name, path)
+    with _lock:
+        _hits[name] += 1
+        if trace:
+            with open(trace, "a", encoding="utf-8") as handle:
+                handle.write(f"{name}\t{_hits[name]}\t{os.fspath(path) if path is not None else ''}\n")
+        where = os.fspath(path) if path is not None else ""
+        due = []
+        for entry in (spec or "").split(","):
+            point, _, rest = entry.strip().partition(":")
+            point, _, fragment = point.partition("@")
+            hit, _, action = rest.partition(":")
+            if point != name or fragment not in where:
+                continue
+            _matches[entry] += 1
+            if _matches[entry] == int(hit or 1):
+                due.append(action or "kill")
+    for action in due:  # outside the lock: a pause must not hold up the other threads
+        _act(action, name, path)
 
 
 def _act(action: str, name: str, path: str | os.PathLike | None) -> None:
