@@ -109,6 +109,18 @@ class Wording:
         return _hash("\x00".join([self.words, self.content, " ".join(sorted(self.names)), self.speaker or ""]))
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _token(token: str) -> tuple[str, str | None, str | None, bool, bool]:
+    """What `wording` reads of a word token, worked out once per token (they recur across quotes): its folded
+    form, its stem when it is a content word, its name key when it may be a name (an acronym, or capitalised and
+    no stopword: a name unless it opens a sentence), whether it is an acronym and whether a number."""
+    folded = token.casefold()
+    acronym = len(token) > 1 and token.isupper()
+    stop = folded in _STOPWORDS and not acronym
+    name = folded if acronym else folded[:4] if token[0].isupper() and not stop else None
+    return folded, None if stop else _stem(folded), name, acronym, token.isdigit()
+
+
 def wording(text: str, speaker_entity_id: str | None) -> Wording:
     """The words and stemmed content words of a text (acronyms such as "US" are never stopwords), and its
     names and figures: capitalised words not opening a sentence, acronyms, numbers, and the initials of
@@ -121,16 +133,15 @@ def wording(text: str, speaker_entity_id: str | None) -> Wording:
                 names.add("".join(run))
             run = []
             continue
-        folded = token.casefold()
+        folded, stem, name, acronym, number = _token(token)
         words.append(folded)
-        acronym = len(token) > 1 and token.isupper()
-        if folded not in _STOPWORDS or acronym:
-            content.append(_stem(folded))
-        if acronym or (not opening and token[0].isupper() and folded not in _STOPWORDS):
-            names.add(folded if acronym else folded[:4])
+        if stem is not None:
+            content.append(stem)
+        if name is not None and (acronym or not opening):
+            names.add(name)
             run.append(folded[0])
         else:
-            if token.isdigit():
+            if number:
                 names.add(token)
             if len(run) > 1:
                 names.add("".join(run))
@@ -141,7 +152,7 @@ def wording(text: str, speaker_entity_id: str | None) -> Wording:
     names = frozenset(names)
     plain = frozenset(w for w in content if w[:4] not in names and w not in names)
     return Wording(" ".join(words), len(words), " ".join(content), frozenset(content),
-                    frozenset(f"{a} {b}" for a, b in itertools.pairwise(content)), names, plain, speaker_entity_id)
+                   frozenset(f"{a} {b}" for a, b in itertools.pairwise(content)), names, plain, speaker_entity_id)
 
 
 def near(a_days: Iterable[int | None], b_days: Iterable[int | None], config: QuoteConfig) -> bool:
