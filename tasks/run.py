@@ -59,16 +59,20 @@ def scan_raw(raw_dir: Path, config: IngestConfig) -> list[RawFile]:
         entries = sorted(files) + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
         if not config.follow_symlinks:
             subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
+        # Relative to raw_dir: the directory's path once, then each name (os.path.relpath per file cost 2.4 s of a
+        # 4.4 s scan of 91k files).
+        prefix = os.path.relpath(directory, root).replace(os.sep.encode(), b"/") + b"/"
+        prefix = b"" if prefix == b"./" else prefix
         for name in entries:
             full = os.path.join(directory, name)
-            relative = _printable(os.path.relpath(full, root).replace(os.sep.encode(), b"/"))
+            relative = _printable(prefix + name)
             try:
                 link = os.lstat(full)
                 if stat.S_ISLNK(link.st_mode) and not config.follow_symlinks:
                     found.append(RawFile(relative, os.fsdecode(full), 0, link.st_mtime_ns,
                                          symlink=_printable(os.readlink(full))))
                     continue
-                info = os.stat(full)
+                info = os.stat(full) if stat.S_ISLNK(link.st_mode) else link
                 if stat.S_ISDIR(info.st_mode):
                     continue
                 found.append(RawFile(relative, os.fsdecode(full), info.st_size, info.st_mtime_ns))
