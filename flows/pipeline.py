@@ -54,10 +54,11 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
             if boilerplate.reprocess:
                 parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)
             normalised = normalise(run, parsed, boilerplate, batches)
-            batches.close()  # the last stage run in batches: idle workers would hold their memory to the end
+            batches.close()  # idle workers would hold their memory through dedup and passages
             deduped = call(dedup, run, parsed, normalised)
             reused = call(passages, run, normalised, deduped)
-            quoted = call(quotes, run, normalised, deduped)
+            quoted = quotes(run, normalised, deduped, batches)
+            batches.close()  # the last stage run in batches
             snapshot = call(commit, run, parsed, normalised, deduped, reused, quoted)
             summary = run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused, quoted)
         else:

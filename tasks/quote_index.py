@@ -15,13 +15,15 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tasks.config import QuoteConfig
-from tasks.corpus import only, without
+from tasks.corpus import only, read_parts, without
 from tasks.quote_clusters import (
     ASSIGNMENTS,
     UNKNOWN_DAY,
@@ -35,6 +37,7 @@ from tasks.quote_clusters import (
     variant_rows,
 )
 from tasks.schemas import (
+    ALL_TABLES,
     ARTICLES,
     QUOTE_CLUSTER_OUTLETS,
     QUOTE_CLUSTERS,
@@ -44,6 +47,7 @@ from tasks.schemas import (
     UTC_TS,
     VARIANT_FEATURES,
 )
+from tasks.storage import Snapshot, write_parquet
 
 # Look-ups into the previous snapshot: (column, values) -> matching rows.
 Lookup = Callable[[str, Iterable], pa.Table]
@@ -274,7 +278,8 @@ def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]]
 
     Args:
         slices: the new quotes, key rows and features of each slice (as `update_quotes` takes them), made when
-            asked for (`table_slices` cuts tables in memory; the stage reads files cut per slice). Slices hold
+            asked for (`table_slices` cuts tables in memory; the stage runs `cluster_slice` on files cut per
+            slice instead, a task run each). Slices hold
             whole speakers (`speaker_slices`), so they cluster independently and the result is the one of a
             single call.
         removed_articles, old, articles, config, articles_before: as `update_quotes` takes them.
@@ -293,6 +298,48 @@ def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]]
         outcomes.append(outcome.written())
         del outcome  # its rows, before the next slice is made
     return QuoteOutcome.combined(outcomes)
+
+
+# The datasets and state tables of the quotes stage, in `OldTables` order.
+QUOTE_TABLES = ("quotes", "_state/quote_keys", "_state/quote_variants", "quote_clusters", "_state/quote_cluster_outlets")
+
+
+def old_tables(previous: Snapshot | None) -> OldTables:
+    """Look-ups into a snapshot's quotes and quote state, reading only the parts that hold a wanted value;
+    nothing to find without one (a first run, a full refresh)."""
+    if previous is None:
+        return OldTables(*(lambda column, values, name=name: ALL_TABLES[name].empty_table() for name in QUOTE_TABLES))
+    return OldTables(*(lambda column, values, name=name: previous.lookup(name, column, values, ALL_TABLES[name].names)
+                       for name in QUOTE_TABLES))
+
+
+@dataclass(frozen=True)
+class QuoteSliceJob:
+    """One slice of a run's new quotes (whole speakers, `speaker_slices`) for a worker to cluster and write."""
+
+    quotes_paths: list[str]  # staging files of the slice's quotes (QUOTES with variant)
+    keys_paths: list[str]  # ... of their variants' key rows (QUOTE_KEYS)
+    features_paths: list[str]  # ... of their variants' features (VARIANT_FEATURES)
+    removed_articles: set[str]  # a run that removes quotes has one slice
+    previous: Snapshot | None  # where old rows are looked up (None: nothing to find)
+    meta_path: str  # ARTICLE_META of every article, this run's rows replacing the previous snapshot's
+    before_path: str | None  # ARTICLE_META as the previous snapshot has it, when the run removes quotes
+    config: QuoteConfig
+    part_paths: dict[str, str]  # where the slice's rows of each dataset (`QuoteOutcome.rows`) go
+
+
+def cluster_slice(job: QuoteSliceJob) -> QuoteOutcome:
+    """`update_quotes` one slice, write its rows and return its outcome without them (`QuoteOutcome.written`)."""
+    meta = pq.read_table(job.meta_path, schema=ARTICLE_META)
+    before = pq.read_table(job.before_path, schema=ARTICLE_META) if job.before_path else None
+    outcome = update_quotes(read_parts(job.quotes_paths, QUOTES), read_parts(job.keys_paths, QUOTE_KEYS),
+                            read_parts(job.features_paths, VARIANT_FEATURES), job.removed_articles,
+                            old_tables(job.previous), lambda ids: only(meta, "article_id", ids), job.config,
+                            None if before is None else lambda ids: only(before, "article_id", ids))
+    for name, rows in outcome.rows().items():
+        if rows.num_rows:
+            write_parquet(rows, Path(job.part_paths[name]), ALL_TABLES[name])
+    return outcome.written()
 
 
 def table_slices(quotes: pa.Table, keys: pa.Table, features: pa.Table, slices: list[np.ndarray]

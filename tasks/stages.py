@@ -10,7 +10,7 @@ import itertools
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial, wraps
 from pathlib import Path
 
@@ -28,8 +28,6 @@ from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
 from tasks.config import PipelineConfig
 from tasks.corpus import (
     ARTICLE_KEYS,
-    lookup,
-    only,
     previous,
     read_parts,
     split_parts,
@@ -54,10 +52,11 @@ from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
 from tasks.quote_index import (
     ARTICLE_META,
-    OldTables,
+    QUOTE_TABLES,
     QuoteOutcome,
+    QuoteSliceJob,
+    cluster_slice,
     speaker_slices,
-    update_quotes_by_slice,
 )
 from tasks.remote import Transfer, mirror_raw, publish
 from tasks.report import (
@@ -310,65 +309,55 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     return outcome
 
 
-@task(name="quotes", task_run_name="quotes", cache_policy=NONE)
-@quoted_result
 @timed("quotes")
-def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome) -> QuoteOutcome:
-    """Cluster the new quotes with the corpus's and repair clusters that lost quotes."""
-    new_articles = read_parts(staging_paths(normalised, "articles_path"), ARTICLES, ARTICLE_META.names)
-    new_ids = set(new_articles.column("article_id").to_pylist())
-    # Three small columns of the whole corpus, read once: the clusters a run touches reach articles in most
-    # parts, and a look-up per call rescans every part's ids (2.8 s of a +1% run at 100k).
-    old_meta = previous(run, "articles", ARTICLE_META.names)
-
-    def old_articles(ids: set[str]) -> pa.Table:
-        return only(old_meta, "article_id", ids)
-
-    def articles(ids: set[str]) -> pa.Table:
-        return pa.concat_tables([old_articles(ids - new_ids), only(new_articles, "article_id", ids)])
-
-    # Each slice's rows are written into the snapshot under construction as soon as they are made (it is
-    # switched in only by commit), not held until then.
+def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome, batches: Batches) -> QuoteOutcome:
+    """Cluster the new quotes with the corpus's and repair clusters that lost quotes, one task run per slice of
+    whole speakers (`speaker_slices`), the slices on the worker processes; one slice when the run removes quotes
+    (`update_quotes` repairs the clusters that lost quotes in one pass)."""
     builder = run.snapshot()
-
-    def write(outcome: QuoteOutcome, slice_number: int) -> None:
-        for name, rows in outcome.rows().items():
-            builder.write(name, rows, f"new-{slice_number:03d}")
-
-    # Slices of whole speakers, each read when its turn comes; one slice when the run removes quotes
-    # (`update_quotes` repairs the clusters that lost quotes in one pass).
+    staging = builder.root / "_staging"
+    # Three small columns of every article, read once and handed to the slices in a file: the clusters a run
+    # touches reach articles in most parts, and a look-up per call rescans every part's ids.
+    new_articles = read_parts(staging_paths(normalised, "articles_path"), ARTICLES, ARTICLE_META.names)
+    old_meta = previous(run, "articles", ARTICLE_META.names)
+    meta_path = write_parquet(pa.concat_tables([without(old_meta, "article_id", new_articles.column("article_id").to_pylist()),
+                                                new_articles]), staging / "quote-article-meta.parquet", ARTICLE_META)
+    before_path = write_parquet(old_meta, staging / "quote-article-meta-before.parquet", ARTICLE_META) \
+        if deduped.removed_articles else None
+    del new_articles, old_meta
     layout = read_parts(staging_paths(normalised, "quotes_path"), QUOTES, ["speaker_entity_id", "variant"])
     slices = speaker_slices(layout, read_parts(staging_paths(normalised, "quote_features_path"), VARIANT_FEATURES,
                                                ["variant", "words_hash"]),
                             0 if deduped.removed_articles else run.config.quote_slice_rows)
-    variants = layout.column("variant")
+    jobs = [QuoteSliceJob(quotes_paths=quotes_paths, keys_paths=keys_paths, features_paths=features_paths,
+                          removed_articles=deduped.removed_articles,
+                          previous=None if run.refresh_reason else run.previous, meta_path=str(meta_path),
+                          before_path=before_path and str(before_path), config=run.config.quotes,
+                          part_paths={name: str(builder.part_path(name, f"new-{number:03d}")) for name in QUOTE_TABLES})
+            for number, (quotes_paths, keys_paths, features_paths)
+            in enumerate(_slice_files(run, normalised, layout.column("variant"), slices))]
     del layout
-    outcome = update_quotes_by_slice(
-        _staged_slices(run, normalised, variants, slices), deduped.removed_articles,
-        OldTables(lookup(run, "quotes"), lookup(run, "_state/quote_keys"), lookup(run, "_state/quote_variants"),
-                  lookup(run, "quote_clusters"), lookup(run, "_state/quote_cluster_outlets")),
-        articles, run.config.quotes, old_articles, write)
-    get_run_logger().info("quotes: %d new quotes; %d new clusters, %d clusters grew; %d earlier quotes re-clustered, "
-                          "%d removed", outcome.quotes_added, len(outcome.new_clusters), len(outcome.grown_clusters),
-                          outcome.updates.num_rows, len(outcome.removed_quote_ids))
+    outcome = QuoteOutcome.combined(batches.map("quotes", cluster_slice, jobs,
+                                                lambda job: f"the quotes in {', '.join(job.quotes_paths)}"))
+    get_run_logger().info("quotes: %d new quotes in %d slices; %d new clusters, %d clusters grew; %d earlier quotes "
+                          "re-clustered, %d removed", outcome.quotes_added, len(jobs), len(outcome.new_clusters),
+                          len(outcome.grown_clusters), outcome.updates.num_rows, len(outcome.removed_quote_ids))
     return outcome
 
 
-def _staged_slices(run: Run, normalised: list[NormaliseResult], variants: pa.ChunkedArray, slices: list[np.ndarray]
-                   ) -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
-    """Each slice's quotes, key rows and features, read when asked for. With several slices, the staging files
-    are first cut into one file per slice (a variant's rows are all in one slice), each read once."""
+def _slice_files(run: Run, normalised: list[NormaliseResult], variants: pa.ChunkedArray, slices: list[np.ndarray]
+                 ) -> list[tuple[list[str], list[str], list[str]]]:
+    """Each slice's staging files of quotes, key rows and features. With several slices, the staging files are
+    first cut into one file per slice (a variant's rows are all in one slice), each read once."""
     staged = [(staging_paths(normalised, attribute), schema, name) for attribute, schema, name in
               (("quotes_path", QUOTES, "quotes"), ("quote_keys_path", QUOTE_KEYS, "quote-keys"),
                ("quote_features_path", VARIANT_FEATURES, "quote-features"))]
     if len(slices) == 1:
-        yield tuple(read_parts(paths, schema) for paths, schema, _ in staged)
-        return
+        return [tuple(paths for paths, _, _ in staged)]
     of_slice = [pc.unique(variants.take(pa.array(rows)).combine_chunks()) for rows in slices]
     directory = run.snapshot().root / "_staging" / "quote-slices"
     cut = [split_parts(paths, schema, "variant", of_slice, directory, name) for paths, schema, name in staged]
-    for files in zip(*cut):
-        yield tuple(read_parts([path], schema) for path, (_, schema, _) in zip(files, staged))
+    return [tuple([str(path)] for path in files) for files in zip(*cut)]
 
 
 @task(name="commit", task_run_name="commit", cache_policy=NONE)

@@ -77,7 +77,7 @@ def assert_run_wrote_the_seeds(api: httpx.Client, flow_run_id: str, out: Path) -
     """The run completed, its stage and batch task runs are there, and its Parquet is readable."""
     run = wait_for_run(api, flow_run_id)
     assert run["state_type"] == "COMPLETED", run["state"].get("message")
-    names = ("plan", "parse-changes-00000", "corpus-boilerplate", "normalise-00000", "dedup", "passages", "quotes",
+    names = ("plan", "parse-changes-00000", "corpus-boilerplate", "normalise-00000", "dedup", "passages", "quotes-00000",
              "commit", "report")
     runs = task_runs(api, flow_run_id, names)
     for name in names:

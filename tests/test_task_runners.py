@@ -45,7 +45,7 @@ def test_threads_processes_and_a_local_dask_cluster_give_the_same_datasets(corpu
 
         batches = -(-len(list(corpus.rglob("*.txt"))) // 3)
         names = {f"{stage}-{i:05d}" for stage in ("parse-changes", "normalise") for i in range(batches)} | \
-            {"plan", "dedup", "passages", "quotes", "commit", "report"}
+            {"plan", "dedup", "passages", "quotes-00000", "commit", "report"}
         task_runs = settled_task_runs(state.state_details.flow_run_id, names)
         assert names <= {run.name for run in task_runs}, runner
         assert all(run.state.is_completed() for run in task_runs), runner
