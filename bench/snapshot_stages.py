@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tasks.config import config_from_env
 from tasks.corpus import only, staged_texts
-from tasks.schemas import ALL_TABLES
 from tasks.storage import Snapshot
 
 
@@ -41,7 +40,7 @@ def _peak_mb() -> float:
 def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]:
     from tasks.quote_index import (
         ARTICLE_META,
-        OldTables,
+        old_tables,
         speaker_slices,
         table_slices,
         update_quotes_by_slice,
@@ -51,8 +50,7 @@ def quotes(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], str]
     new_quotes, keys = snapshot.read("quotes"), snapshot.read("_state/quote_keys")
     features = snapshot.read("_state/quote_variants", VARIANT_FEATURES.names)
     meta = snapshot.read("articles", ARTICLE_META.names)
-    old = OldTables(*(lambda column, values, name=name: ALL_TABLES[name].empty_table() for name in
-                      ("quotes", "_state/quote_keys", "_state/quote_variants", "quote_clusters", "_state/quote_cluster_outlets")))
+    old = old_tables(None)  # a full run: nothing to find
     config = config_from_env()
 
     def run() -> pa.Table:

@@ -3,8 +3,8 @@
 By default batch task runs run on Prefect's thread pool and hand their work to a pool of spawned
 worker processes (one per core), which import only the pure stage modules; `threads` keeps the
 work in the flow's process and `dask` sends batch task runs to a Dask cluster through prefect-dask.
-A run with a single batch stays in the flow's process whatever the setting: starting workers would
-cost more than the batch.
+With processes or threads, a run with a single batch stays in the flow's process: starting workers
+would cost more than the batch. A stage may keep its batches there whatever the runner (`in_process`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from tasks.config import PipelineConfig
-from tasks.storage import use_system_allocator
+from tasks.storage import then_release, use_system_allocator
 
 
 def chunk(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -53,7 +53,7 @@ def run_batch(stage: str, index: int, fn: Callable[[Any], Any], job: Parcel, inp
               processes: Executor | None = None) -> Parcel:
     """Run one batch of a stage's pure function (in `processes` when given); a failure names its inputs."""
     try:
-        return Parcel(processes.submit(fn, job.value).result() if processes is not None else fn(job.value))
+        return Parcel(processes.submit(then_release, fn, job.value).result() if processes is not None else fn(job.value))
     except Exception as error:
         raise BatchFailed(f"{stage} batch {index} failed on {inputs}: {type(error).__name__}: {error}") from error
 
@@ -125,18 +125,21 @@ class Batches:
                     ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=use_system_allocator))
             self._runner = self._stack.enter_context(make_task_runner(self.config))
-        if self._runner is not None:
-            return self._runner
+        return self._runner if self._runner is not None else self._inline_runner()
+
+    def _inline_runner(self) -> TaskRunner:
         if self._inline is None:
             self._inline = self._stack.enter_context(ThreadPoolTaskRunner(max_workers=1))
         return self._inline
 
-    def map(self, stage: str, fn: Callable[[Any], Any], jobs: Sequence[Any], inputs: Callable[[Any], str]) -> list:
-        """Run fn over jobs as task runs named stage-00000..., returning results in job order."""
+    def map(self, stage: str, fn: Callable[[Any], Any], jobs: Sequence[Any], inputs: Callable[[Any], str], *,
+            in_process: bool = False) -> list:
+        """Run fn over jobs as task runs named stage-00000..., returning results in job order; with `in_process`,
+        in the flow's process whatever the task runner."""
         if not jobs:
             return []
         logger = get_run_logger()
-        runner = self._runner_for(len(jobs))
+        runner = self._inline_runner() if in_process else self._runner_for(len(jobs))
         progress = create_progress_artifact(0.0, description=f"{stage}: {len(jobs)} batches") if len(jobs) > 1 else None
         processes = self._processes if runner is self._runner else None
         futures = [runner.submit(run_batch, {"stage": stage, "index": i, "fn": fn, "job": Parcel(job), "inputs": inputs(job),

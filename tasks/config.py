@@ -118,9 +118,9 @@ class PipelineConfig(BaseModel):
     batch_size: int = Field(500, description="Files per batch handed to a worker process.")
     quote_slice_rows: int = Field(
         100_000, ge=0, description="About how many quotes a run that removes none (a first run, a full refresh, a run "
-                                   "that only adds articles) clusters in one task run, whole speakers per slice; the "
-                                   "slices run on the workers, so each worker holds one: limits the quotes stage's "
-                                   "memory, never changes its clusters. 0 clusters them at once.")
+                                   "that only adds articles) clusters in one task run, whole speakers per slice; "
+                                   "each worker (or thread, with the threads runner) holds one: limits the quotes "
+                                   "stage's memory, never changes its clusters. 0 clusters them at once.")
     keep_snapshots: int = Field(2, description="Committed snapshots kept on disk for readers mid-read.")
     work_dir: str = Field(".newsflow-work", description="Local directory for the mirror of a remote raw_dir and the "
                                                          "working store of a remote out_dir (s3://... and other URIs).")

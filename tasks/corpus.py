@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from tasks.run import Run
 from tasks.schemas import ALL_TABLES, ARTICLES, conform
-from tasks.storage import write_parquet
+from tasks.storage import Snapshot, write_parquet
 
 ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "ingested_at", "cluster_id", "duplicate_of"]
 
@@ -58,11 +58,18 @@ def previous(run: Run, name: str, columns: list[str] | None = None) -> pa.Table:
 def lookup(run: Run, name: str, columns: list[str] | None = None) -> Callable[[str, Iterable], pa.Table]:
     """Look-ups into a table of the last snapshot, reading only the parts that hold a wanted value; nothing to
     find when there is none or everything is redone."""
+    return snapshot_lookup(None if run.refresh_reason else run.previous, name, columns)
+
+
+def snapshot_lookup(snapshot: Snapshot | None, name: str, columns: list[str] | None = None
+                    ) -> Callable[[str, Iterable], pa.Table]:
+    """Look-ups into a table of a snapshot, reading only the parts that hold a wanted value (nothing to find
+    without a snapshot)."""
     schema = ALL_TABLES[name]
     names = columns or schema.names
-    if run.previous is None or run.refresh_reason:
+    if snapshot is None:
         return lambda column, values: pa.schema([schema.field(c) for c in names]).empty_table()
-    return lambda column, values: run.previous.lookup(name, column, values, names)
+    return lambda column, values: snapshot.lookup(name, column, values, names)
 
 
 def only(table: pa.Table, column: str, values: Iterable) -> pa.Table:

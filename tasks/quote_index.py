@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks.config import QuoteConfig
-from tasks.corpus import only, read_parts, without
+from tasks.corpus import only, read_parts, snapshot_lookup, without
 from tasks.quote_clusters import (
     ASSIGNMENTS,
     UNKNOWN_DAY,
@@ -278,10 +278,9 @@ def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]]
 
     Args:
         slices: the new quotes, key rows and features of each slice (as `update_quotes` takes them), made when
-            asked for (`table_slices` cuts tables in memory; the stage runs `cluster_slice` on files cut per
-            slice instead, a task run each). Slices hold
-            whole speakers (`speaker_slices`), so they cluster independently and the result is the one of a
-            single call.
+            asked for (`table_slices` cuts tables in memory; the stage runs `cluster_slice` over each slice's
+            files, a task run each). Slices hold whole speakers (`speaker_slices`), so they cluster
+            independently and the result is the one of a single call.
         removed_articles, old, articles, config, articles_before: as `update_quotes` takes them.
         write: called with each slice's outcome and number.
 
@@ -300,17 +299,15 @@ def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]]
     return QuoteOutcome.combined(outcomes)
 
 
-# The datasets and state tables of the quotes stage, in `OldTables` order.
-QUOTE_TABLES = ("quotes", "_state/quote_keys", "_state/quote_variants", "quote_clusters", "_state/quote_cluster_outlets")
+# The quotes stage's datasets and state tables, by the `OldTables` field that looks each up.
+QUOTE_TABLES = {"quotes": "quotes", "keys": "_state/quote_keys", "variants": "_state/quote_variants",
+                "clusters": "quote_clusters", "outlets": "_state/quote_cluster_outlets"}
 
 
 def old_tables(previous: Snapshot | None) -> OldTables:
-    """Look-ups into a snapshot's quotes and quote state, reading only the parts that hold a wanted value;
-    nothing to find without one (a first run, a full refresh)."""
-    if previous is None:
-        return OldTables(*(lambda column, values, name=name: ALL_TABLES[name].empty_table() for name in QUOTE_TABLES))
-    return OldTables(*(lambda column, values, name=name: previous.lookup(name, column, values, ALL_TABLES[name].names)
-                       for name in QUOTE_TABLES))
+    """Look-ups into a snapshot's quotes and quote state (nothing to find without one: a first run, a full
+    refresh)."""
+    return OldTables(**{field: snapshot_lookup(previous, name) for field, name in QUOTE_TABLES.items()})
 
 
 @dataclass(frozen=True)
@@ -329,17 +326,23 @@ class QuoteSliceJob:
 
 
 def cluster_slice(job: QuoteSliceJob) -> QuoteOutcome:
-    """`update_quotes` one slice, write its rows and return its outcome without them (`QuoteOutcome.written`)."""
+    """Cluster one slice (`update_quotes_by_slice` of one), write its rows to `job.part_paths` and return its
+    outcome without them (`QuoteOutcome.written`)."""
     meta = pq.read_table(job.meta_path, schema=ARTICLE_META)
     before = pq.read_table(job.before_path, schema=ARTICLE_META) if job.before_path else None
-    outcome = update_quotes(read_parts(job.quotes_paths, QUOTES), read_parts(job.keys_paths, QUOTE_KEYS),
-                            read_parts(job.features_paths, VARIANT_FEATURES), job.removed_articles,
-                            old_tables(job.previous), lambda ids: only(meta, "article_id", ids), job.config,
-                            None if before is None else lambda ids: only(before, "article_id", ids))
-    for name, rows in outcome.rows().items():
-        if rows.num_rows:
-            write_parquet(rows, Path(job.part_paths[name]), ALL_TABLES[name])
-    return outcome.written()
+
+    def write(outcome: QuoteOutcome, _: int) -> None:
+        for name, rows in outcome.rows().items():
+            if rows.num_rows:
+                write_parquet(rows, Path(job.part_paths[name]), ALL_TABLES[name])
+
+    def staged() -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
+        yield (read_parts(job.quotes_paths, QUOTES), read_parts(job.keys_paths, QUOTE_KEYS),
+               read_parts(job.features_paths, VARIANT_FEATURES))
+
+    return update_quotes_by_slice(staged(), job.removed_articles, old_tables(job.previous),
+                                  lambda ids: only(meta, "article_id", ids), job.config,
+                                  None if before is None else lambda ids: only(before, "article_id", ids), write)
 
 
 def table_slices(quotes: pa.Table, keys: pa.Table, features: pa.Table, slices: list[np.ndarray]

@@ -1,4 +1,5 @@
-"""The Prefect layer: one thin task per stage, each calling the plain functions of its module.
+"""The Prefect layer: one thin task per stage, or one task run per batch of a stage run in batches (parse,
+normalise, quotes), each calling the plain functions of its module.
 
 Stage modules import no Prefect, so the worker processes that run their batch functions start
 quickly and the logic stays usable (and testable) without an orchestrator.
@@ -78,7 +79,7 @@ from tasks.schemas import (
     QUOTES,
     VARIANT_FEATURES,
 )
-from tasks.storage import Snapshot, write_parquet
+from tasks.storage import Snapshot, release_memory, write_parquet
 
 
 def peak_rss_mb() -> float:
@@ -333,16 +334,27 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome, b
                           removed_articles=deduped.removed_articles,
                           previous=None if run.refresh_reason else run.previous, meta_path=str(meta_path),
                           before_path=before_path and str(before_path), config=run.config.quotes,
-                          part_paths={name: str(builder.part_path(name, f"new-{number:03d}")) for name in QUOTE_TABLES})
+                          part_paths={name: str(builder.part_path(name, f"new-{number:03d}")) for name in QUOTE_TABLES.values()})
             for number, (quotes_paths, keys_paths, features_paths)
             in enumerate(_slice_files(run, normalised, layout.column("variant"), slices))]
     del layout
-    outcome = QuoteOutcome.combined(batches.map("quotes", cluster_slice, jobs,
-                                                lambda job: f"the quotes in {', '.join(job.quotes_paths)}"))
+    if deduped.removed_articles and len(jobs) > 1:
+        raise ValueError("a run that removes quotes is clustered in one slice")
+    release_memory()  # what dedup and passages freed, before the workers start
+    # One slice (a run that removes quotes, or few quotes) runs in the flow's process, whatever the task runner.
+    outcome = QuoteOutcome.combined(batches.map("quotes", cluster_slice, jobs, _slice_named, in_process=len(jobs) == 1))
     get_run_logger().info("quotes: %d new quotes in %d slices; %d new clusters, %d clusters grew; %d earlier quotes "
                           "re-clustered, %d removed", outcome.quotes_added, len(jobs), len(outcome.new_clusters),
                           len(outcome.grown_clusters), outcome.updates.num_rows, len(outcome.removed_quote_ids))
     return outcome
+
+
+def _slice_named(job: QuoteSliceJob) -> str:
+    """The inputs of a quote slice, as a failure message names them."""
+    paths = job.quotes_paths
+    if len(paths) < 2:
+        return f"the quotes of {paths[0]}" if paths else "no new quotes"
+    return f"the quotes of {len(paths)} staging files ({paths[0]} .. {paths[-1]})"
 
 
 def _slice_files(run: Run, normalised: list[NormaliseResult], variants: pa.ChunkedArray, slices: list[np.ndarray]

@@ -120,3 +120,57 @@ def test_carry_over_rewrites_only_parts_with_updated_or_dropped_rows(tmp_path):
     assert [(r["passage_id"], r["text"]) for r in rows] == [("p1", "y"), ("p3", "x")]
     untouched = second.root / "passages" / "part-00000001-two.parquet"
     assert os.stat(untouched).st_ino == os.stat(first.root / "passages" / untouched.name).st_ino
+
+
+def test_look_ups_and_carry_overs_over_many_parts_keep_part_order_and_every_row(tmp_path):
+    """Parts are read and rewritten by several threads: the rows found and kept are those of one at a time."""
+    builder = SnapshotBuilder(tmp_path, None, run_id="first000")
+    for i in range(12):
+        builder.write("rejected", _rejected(*(f"{i:02d}-{j}.txt" for j in range(3))), f"{i:02d}")
+    first = builder.commit({})
+    wanted = [f"{i:02d}-1.txt" for i in range(0, 12, 2)]
+    found = first.lookup("rejected", "source_path", wanted, ["source_path"])
+    assert found.column("source_path").to_pylist() == wanted  # in part order
+    builder = SnapshotBuilder(tmp_path, first, run_id="second00")
+    assert builder.carry_over("rejected", {"source_path": wanted}) == len(wanted)
+    builder.commit({})
+    assert _read(tmp_path) == sorted(f"{i:02d}-{j}.txt" for i in range(12) for j in range(3)
+                                     if f"{i:02d}-{j}.txt" not in wanted)
+
+
+def test_a_failing_part_fails_the_carry_over_and_leaves_the_current_snapshot(tmp_path, monkeypatch):
+    from tasks import storage
+
+    _commit(tmp_path, {f"{i:02d}": _rejected(f"{i:02d}.txt", f"{i:02d}-b.txt") for i in range(6)})
+    real = storage.write_parquet
+
+    def full_disk(table, path, schema):
+        if path.name.endswith("-03.parquet"):
+            raise OSError(28, "No space left on device")
+        return real(table, path, schema)
+
+    monkeypatch.setattr(storage, "write_parquet", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        _commit(tmp_path, {}, drop={f"{i:02d}.txt" for i in range(0, 6, 3)} | {"04.txt"})
+    assert _read(tmp_path) == sorted(f"{i:02d}{b}.txt" for i in range(6) for b in ("", "-b"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads RSS from /proc; malloc_trim is glibc's")
+def test_a_batch_in_a_worker_hands_back_the_memory_it_freed():
+    import numpy as np
+
+    from tasks.storage import then_release, use_system_allocator
+
+    def rss_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def batch(n: int) -> int:
+        arrays = [pa.array(np.random.default_rng(i).random(20_000)) for i in range(n)]  # ~150 MB
+        kept = arrays[::50]  # a few survivors pin the heap: glibc keeps the pages between them
+        del arrays
+        return len(kept)
+
+    use_system_allocator()
+    before = rss_mb()
+    assert then_release(batch, 1_000) == 20
+    assert rss_mb() - before < 60
