@@ -15,7 +15,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +36,6 @@ from tasks.quote_clusters import (
     variant_rows,
 )
 from tasks.schemas import (
-    ALL_TABLES,
     ARTICLES,
     QUOTE_CLUSTER_OUTLETS,
     QUOTE_CLUSTERS,
@@ -47,7 +45,7 @@ from tasks.schemas import (
     UTC_TS,
     VARIANT_FEATURES,
 )
-from tasks.storage import Snapshot, write_parquet
+from tasks.storage import Snapshot, SnapshotBuilder
 
 # Look-ups into the previous snapshot: (column, values) -> matching rows.
 Lookup = Callable[[str, Iterable], pa.Table]
@@ -322,19 +320,19 @@ class QuoteSliceJob:
     meta_path: str  # ARTICLE_META of every article, this run's rows replacing the previous snapshot's
     before_path: str | None  # ARTICLE_META as the previous snapshot has it, when the run removes quotes
     config: QuoteConfig
-    part_paths: dict[str, str]  # where the slice's rows of each dataset (`QuoteOutcome.rows`) go
+    builder: SnapshotBuilder  # the snapshot under construction, which the slice's rows join
+    tag: str  # the slice's part files' tag, unique in the run
 
 
 def cluster_slice(job: QuoteSliceJob) -> QuoteOutcome:
-    """Cluster one slice (`update_quotes_by_slice` of one), write its rows to `job.part_paths` and return its
-    outcome without them (`QuoteOutcome.written`)."""
+    """Cluster one slice (`update_quotes_by_slice` of one), write its rows into the snapshot under construction
+    and return its outcome without them (`QuoteOutcome.written`)."""
     meta = pq.read_table(job.meta_path, schema=ARTICLE_META)
     before = pq.read_table(job.before_path, schema=ARTICLE_META) if job.before_path else None
 
     def write(outcome: QuoteOutcome, _: int) -> None:
         for name, rows in outcome.rows().items():
-            if rows.num_rows:
-                write_parquet(rows, Path(job.part_paths[name]), ALL_TABLES[name])
+            job.builder.write(name, rows, job.tag)
 
     def staged() -> Iterator[tuple[pa.Table, pa.Table, pa.Table]]:
         yield (read_parts(job.quotes_paths, QUOTES), read_parts(job.keys_paths, QUOTE_KEYS),

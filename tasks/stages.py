@@ -53,7 +53,6 @@ from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
 from tasks.quote_index import (
     ARTICLE_META,
-    QUOTE_TABLES,
     QuoteOutcome,
     QuoteSliceJob,
     cluster_slice,
@@ -337,9 +336,9 @@ def quotes(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome, b
                           removed_articles=deduped.removed_articles,
                           previous=None if run.refresh_reason else run.previous, meta_path=str(meta_path),
                           before_path=before_path and str(before_path), config=run.config.quotes,
-                          part_paths={name: str(builder.part_path(name, f"new-{number:03d}")) for name in QUOTE_TABLES.values()})
+                          builder=builder, tag=f"new-{number:03d}")
             for number, (quotes_paths, keys_paths, features_paths)
-            in enumerate(_slice_files(run, normalised, layout.column("variant"), slices))]
+            in enumerate(_slice_files(staging, normalised, layout.column("variant"), slices))]
     del layout
     if deduped.removed_articles and len(jobs) > 1:
         raise ValueError("a run that removes quotes is clustered in one slice")
@@ -359,7 +358,7 @@ def _slice_named(job: QuoteSliceJob) -> str:
     return f"the quotes of {len(paths)} staging files ({paths[0]} .. {paths[-1]})"
 
 
-def _slice_files(run: Run, normalised: list[NormaliseResult], variants: pa.ChunkedArray, slices: list[np.ndarray]
+def _slice_files(staging: Path, normalised: list[NormaliseResult], variants: pa.ChunkedArray, slices: list[np.ndarray]
                  ) -> list[tuple[list[str], list[str], list[str]]]:
     """Each slice's staging files of quotes, key rows and features. With several slices, the staging files are
     first cut into one file per slice (a variant's rows are all in one slice), each read once."""
@@ -369,8 +368,7 @@ def _slice_files(run: Run, normalised: list[NormaliseResult], variants: pa.Chunk
     if len(slices) == 1:
         return [tuple(paths for paths, _, _ in staged)]
     of_slice = [pc.unique(variants.take(pa.array(rows)).combine_chunks()) for rows in slices]
-    directory = run.snapshot().root / "_staging" / "quote-slices"
-    cut = [split_parts(paths, schema, "variant", of_slice, directory, name) for paths, schema, name in staged]
+    cut = [split_parts(paths, schema, "variant", of_slice, staging / "quote-slices", name) for paths, schema, name in staged]
     return [tuple([str(path)] for path in files) for files in zip(*cut)]
 
 
