@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -20,7 +20,6 @@ from tasks.knowledge import KnowledgeBase, entity_id
 from tasks.schemas import ENTITIES, ENTITY_SURFACES
 from tasks.text import word_starting
 
-_WORDCHAR = re.compile(r"\w")
 # Every pattern below starts with a capital letter; saying so first lets the regex engine skip to
 # capitals instead of trying each position (about twice as fast, the same matches).
 _UPPER = "(?=[A-Z])"
@@ -90,9 +89,26 @@ class Mention:
     confidence: float
 
 
+def _is_word_char(char: str) -> bool:
+    """What the regex `\\w` matches: a letter, a digit or an underscore (the same Unicode test, without a regex)."""
+    return char.isalnum() or char == "_"
+
+
+def _whole_words(text: str, word: str, start: int = 0) -> Iterator[int]:
+    """Where `word` stands as a whole word in `text` from `start` on: what `re.finditer(rf"\\b{word}\\b")` finds
+    for a word of word characters, without compiling a pattern per word (a corpus has more names than re's cache)."""
+    at = text.find(word, start)
+    while at >= 0:
+        if _bounded(text, at, at + len(word)):
+            yield at
+            at = text.find(word, at + len(word))
+        else:
+            at = text.find(word, at + 1)
+
+
 def _bounded(text: str, start: int, end: int) -> bool:
     """The span starts and ends at word boundaries."""
-    return (start == 0 or not _WORDCHAR.match(text[start - 1])) and (end == len(text) or not _WORDCHAR.match(text[end]))
+    return (start == 0 or not _is_word_char(text[start - 1])) and (end == len(text) or not _is_word_char(text[end]))
 
 
 def _kb_spans(text: str, kb: KnowledgeBase) -> list[tuple[int, int, str]]:
@@ -244,9 +260,10 @@ def _link_surnames(text: str, mentions: list[Mention], kb: KnowledgeBase) -> lis
     for surname, full in full_names.items():
         if not full.entity_id.startswith("unlinked:"):
             continue
-        for m in re.finditer(rf"\b{re.escape(surname)}\b", text):
-            if m.start() > full.start and not _overlaps(covered, m.start(), m.end()):
-                linked.append(Mention(m.start(), m.end(), surname, full.entity_id, full.name, "PERSON", "surname", 0.7))
+        for start in _whole_words(text, surname, full.start + 1):
+            end = start + len(surname)
+            if not _overlaps(covered, start, end):
+                linked.append(Mention(start, end, surname, full.entity_id, full.name, "PERSON", "surname", 0.7))
     return sorted(linked, key=lambda m: m.start)
 
 

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from conftest import REPO, TEST_DATA
 
 from tasks.config import EntityConfig
-from tasks.entities import MentionCounts, match, mention_rows, update_entities
+from tasks.entities import (
+    MentionCounts,
+    _is_word_char,
+    match,
+    mention_rows,
+    update_entities,
+)
 from tasks.knowledge import load_knowledge_base, read_entities
 from tasks.schemas import ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES
-
-from conftest import REPO, TEST_DATA
 
 sys.path.insert(0, str(REPO / "bench"))
 from entities_score import score  # noqa: E402
@@ -86,6 +92,20 @@ def test_unlinked_names_are_found_by_their_cues(kb):
     assert ("Boris Titov", "PERSON", True, "title_pattern") in tags
     assert ("General Administration of Customs", "ORG", False, "kb") in tags
     assert ("State Duma", "ORG", False, "kb") in tags
+
+
+def test_a_bare_surname_is_linked_only_as_a_whole_word():
+    text = ("Ivan Melnikov, first deputy chairman of the State Duma, spoke. Melnikovs, Melnikov_ and XMelnikov are "
+            "other words; Melnikov's view and (Melnikov) are his.")
+    found = [(m.start, m.surface, m.method) for m in match(text, load_knowledge_base(), CONFIG)
+             if m.surface == "Melnikov"]
+    expected = [(m.start(), "Melnikov", "surname") for m in re.finditer(r"\bMelnikov\b", text)][1:]
+    assert found == expected and len(expected) == 2
+
+
+def test_word_characters_are_those_of_the_regex_w():
+    word = re.compile(r"\w")
+    assert all(bool(word.match(c)) == _is_word_char(c) for c in map(chr, range(0x110000)))
 
 
 def test_a_user_entity_file_extends_the_knowledge_base(tmp_path):
