@@ -103,9 +103,9 @@ class Wording:
     plain: frozenset[str]  # content words that are not names
     speaker: str | None
 
-    @property
+    @functools.cached_property
     def variant(self) -> int:
-        """Hash of everything the rules read but the date: copies of one quote share it."""
+        """Hash of everything the rules read but the date: copies of one quote share it (worked out once)."""
         return _hash("\x00".join([self.words, self.content, " ".join(sorted(self.names)), self.speaker or ""]))
 
 
