@@ -95,8 +95,12 @@ def _is_word_char(char: str) -> bool:
 
 
 def _whole_words(text: str, word: str, start: int = 0) -> Iterator[int]:
-    """Where `word` stands as a whole word in `text` from `start` on: what `re.finditer(rf"\\b{word}\\b")` finds
-    for a word of word characters, without compiling a pattern per word (a corpus has more names than re's cache)."""
+    """Where `word` stands as a whole word in `text`, from `start` on, left to right without overlaps.
+
+    For a word that begins and ends with a word character (a surname, hyphenated or not) these are the matches of
+    `re.compile(rf"\\b{re.escape(word)}\\b").finditer(text, start)`, without compiling a pattern per word: a corpus has
+    more names than re's cache holds.
+    """
     at = text.find(word, start)
     while at >= 0:
         if _bounded(text, at, at + len(word)):

@@ -60,12 +60,12 @@ def keyed_variants(quotes: pa.Table, config: QuoteConfig | None = None) -> Keyed
     for text, speaker in zip(quotes.column("text").to_pylist(), quotes.column("speaker_entity_id").to_pylist()):
         if (text, speaker) not in cache:
             w = rules.wording(text, speaker)
-            cache[text, speaker] = variant = w.variant
-            if variant not in features:
-                features[variant] = rules.features(w)
+            cache[text, speaker] = w.variant
+            if w.variant not in features:
+                features[w.variant] = rules.features(w)
                 row_keys = rules.keys_of(w, sketch_size)
                 keys += row_keys
-                key_variants += [variant] * len(row_keys)
+                key_variants += [w.variant] * len(row_keys)
         row_variants.append(cache[text, speaker])
     column = pa.array(row_variants, pa.int64())
     if "variant" in quotes.column_names:

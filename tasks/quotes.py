@@ -51,8 +51,9 @@ _NO_THAT_VERBS = {"said", "says", "say", "added", "adds"}  # others need "that" 
 _VERB = re.compile(rf"\b{word_starting(_FINITE)}\b")
 _ANY_VERB = re.compile(rf"\b(?:{_FINITE}|{_PARTICIPLE})\b")
 _AUX_WORDS = ("also", "has", "had", "have", "then", "later", "again", "once again", "reportedly", "further", "previously",
-              "recently", "repeatedly", "day")  # "day": the last word of "on Monday"
-_AUX = re.compile(rf"(?:\s+(?:{'|'.join(_AUX_WORDS[:-1])}|on \w+day))*\s*$")
+              "recently", "repeatedly")
+_AUX = re.compile(rf"(?:\s+(?:{'|'.join(_AUX_WORDS)}|on \w+day))*\s*$")
+_AUX_ENDINGS = (*_AUX_WORDS, "day")  # how a head that _AUX may shorten ends ("day": "on Monday")
 _PRONOUN = re.compile(r"\b(?P<p>[Hh]e|[Ss]he|[Hh]is|[Hh]er)$")
 _TITLE_WORDS = (r"president|premier|prime minister|minister|chancellor|leader|spokesman|spokeswoman|spokesperson|"
                 r"ambassador|secretary|chairman|chairwoman|envoy|king|queen|mayor|governor|senator|general|"
@@ -156,9 +157,9 @@ class _Doc:
         self.text = text
         starts = [0]
         for m in _SENTENCE_END.finditer(text):
-            if m.group() != "\n\n" and (word := _LAST_WORD.search(text, max(0, m.start() - 12), m.end())):
-                word = word.group(1)
-                if word.casefold() in _ABBREVIATIONS or (len(word) == 1 and "A" <= word <= "Z"):
+            if m.group() != "\n\n" and (last := _LAST_WORD.search(text, max(0, m.start() - 12), m.end())):
+                word = last.group(1)
+                if word.casefold() in _ABBREVIATIONS or (len(word) == 1 and "A" <= word <= "Z"):  # "Mr." or "J."
                     continue
             starts.append(m.end())
         self.sentence_starts = starts
@@ -249,7 +250,7 @@ def _subject_before(doc: _Doc, pos: int, allow_org: bool = True) -> tuple | None
     head = text[doc.sentence_start(pos) : pos]
     bare = head.rstrip()
     # Most heads end in no auxiliary word: then only the trailing spaces go, and the regex is not needed.
-    stop = pos - len(_AUX.search(head).group()) if bare.endswith(_AUX_WORDS) else pos - (len(head) - len(bare))
+    stop = pos - len(_AUX.search(head).group()) if bare.endswith(_AUX_ENDINGS) else pos - (len(head) - len(bare))
     mention = doc.ends.get(stop)
     if mention is not None and (allow_org or mention.type == "PERSON"):
         return ("name", mention)

@@ -76,9 +76,10 @@ def looks_like_sentence(paragraph: str) -> bool:
 def word_starting(alternatives: str) -> str:
     """A regex of `|`-separated alternatives, grouped by first character, each matching only at a word's start.
 
-    Each alternative must begin with a literal character. A pattern that begins with one of a few literal characters
-    lets Python's regex engine skip ahead to them; a `\\b` before an alternation does not. Measured here: titles
-    3.2x faster than `\\b(?:...)`, the quote module's speech verbs 1.4-2x, the same matches.
+    Each alternative must begin with a literal character. At a position, the engine then tries only the group of
+    the character there instead of every alternative in turn. Measured here, with the same matches: titles 3.2x
+    faster than `\\b(?:...)`, the quote module's speech verbs (`\\b` kept in front, where it fails fast inside words)
+    1.2-2x faster.
     """
     groups: dict[str, list[str]] = {}
     for alternative in alternatives.split("|"):

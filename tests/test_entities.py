@@ -10,18 +10,13 @@ import sys
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from conftest import REPO, TEST_DATA
 
 from tasks.config import EntityConfig
-from tasks.entities import (
-    MentionCounts,
-    _is_word_char,
-    match,
-    mention_rows,
-    update_entities,
-)
+from tasks.entities import MentionCounts, _is_word_char, match, mention_rows, update_entities
 from tasks.knowledge import load_knowledge_base, read_entities
 from tasks.schemas import ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES
+
+from conftest import REPO, TEST_DATA
 
 sys.path.insert(0, str(REPO / "bench"))
 from entities_score import score  # noqa: E402
