@@ -42,8 +42,7 @@ _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "gen", "col", "lt", "go
                   "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "etc"}
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n\n")
 _FINITE = (r"said|says|say|told|tells|added|adds|stressed|stresses|noted|notes|stated|states|declared|declares|"
-           r"emphasised|emphasized|emphasises|emphasizes|underlined|underscored|insisted|insists|warned|warns|"
-           r"explained|argued|"
+           r"emphasi[sz]ed|emphasi[sz]es|underlined|underscored|insisted|insists|warned|warns|explained|argued|"
            r"claimed|claims|announced|affirmed|asserted|reiterated|remarked|wrote|writes|replied|assured|"
            r"pointed out|was quoted|were quoted")
 _PARTICIPLE = r"saying|adding|noting|stressing|telling|insisting|warning|explaining|arguing|claiming|declaring"
@@ -249,7 +248,7 @@ def _subject_before(doc: _Doc, pos: int, allow_org: bool = True) -> tuple | None
     text = doc.text
     head = text[doc.sentence_start(pos) : pos]
     bare = head.rstrip()
-    # Most heads end in no auxiliary word: then only the trailing spaces go, and the regex is not needed.
+    # Most heads end in no auxiliary word: then only the trailing whitespace goes, and the regex is not needed.
     stop = pos - len(_AUX.search(head).group()) if bare.endswith(_AUX_ENDINGS) else pos - (len(head) - len(bare))
     mention = doc.ends.get(stop)
     if mention is not None and (allow_org or mention.type == "PERSON"):
