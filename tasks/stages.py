@@ -95,7 +95,7 @@ def timed(stage: str) -> Callable:
     """Record a stage's wall time in the run's timings (the run is the first argument), and the process's peak
     memory once it ends, in the order stages end: the first stage whose figure jumps is the one that set the peak.
     The memory the stage freed is then handed back (`release_memory`), so that the next stage, or the worker
-    processes it starts, do not stand on top of it (the 100k +1% run's peak: 1,522 -> 1,427 MB)."""
+    processes it starts, do not stand on top of it (the 100k +1% run's peak, replayed: 1,522 -> 1,409 MB)."""
 
     def decorate(fn: Callable) -> Callable:
         @wraps(fn)
