@@ -28,11 +28,21 @@ def prefect_env(api_url: str, home: Path, **extra: str) -> dict[str, str]:
 
 
 def call(api: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
-    """One API request, retried while the SQLite-backed server answers 503 (busy database)."""
+    """One API request, retried while the SQLite-backed server answers 503 (busy database).
+
+    A read (GET or a `/filter` query) is also retried when it times out: a busy SQLite server can hold a
+    request past the client's timeout. Writes are not, since the server may have done them.
+    """
+    read = method == "GET" or url.endswith("/filter")
     for attempt in range(10):
-        response = api.request(method, url, **kwargs)
-        if response.status_code != 503:
-            return response
+        try:
+            response = api.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            if not read or attempt == 9:
+                raise
+        else:
+            if response.status_code != 503:
+                return response
         time.sleep(0.5 * (attempt + 1))
     return response.raise_for_status()
 
