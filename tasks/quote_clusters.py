@@ -146,16 +146,27 @@ def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | Non
     table = pa.concat_tables(parts)
     order = _best_first(table, "variant")
     firsts = table.take(order.take(pa.array(_first_of_runs(table.column("variant").take(order)))))
-    grouped = table.group_by("variant", use_threads=False).aggregate([
-        ("day", "distinct", pc.CountOptions(mode="all")), ("cluster_id", "min"), ("n", "sum")]).sort_by("variant")
-    days = pa.array([sorted(d, key=lambda x: (x is not None, x or 0)) for d in grouped.column("day_distinct").to_pylist()],
-                    pa.list_(pa.int32()))
+    grouped = table.group_by("variant", use_threads=False).aggregate([("cluster_id", "min"), ("n", "sum")]).sort_by("variant")
+    days = _distinct_days(table.column("variant"), table.column("day"))
     known = [t.select(VARIANT_FEATURES.names) for t in (*existing, *([features] if features is not None else []))]
     found = _aligned_features(firsts.column("variant"), firsts.column("text"), firsts.column("speaker_entity_id"), known)
     return pa.table([firsts.column("variant"), grouped.column("cluster_id_min"), firsts.column("quote_id"),
                      firsts.column("text"), firsts.column("kind"), firsts.column("speaker_entity_id"),
                      firsts.column("speaker_name"), pc.cast(grouped.column("n_sum"), pa.int32()), days,
                      *found.drop_columns(["variant"]).columns], schema=QUOTE_VARIANTS)
+
+
+def _distinct_days(variant: pa.ChunkedArray, day: pa.ChunkedArray) -> pa.ListArray:
+    """The distinct days of each variant, unknown (null) first, then in order: a list per variant, in variant order."""
+    variant = variant.combine_chunks().to_numpy()
+    day = pc.fill_null(day, UNKNOWN_DAY).combine_chunks().to_numpy(zero_copy_only=False)  # sorts first, as null does
+    order = np.lexsort((day, variant))
+    variant, day = variant[order], day[order]
+    new_variant = np.r_[True, variant[1:] != variant[:-1]]
+    first = new_variant | np.r_[True, day[1:] != day[:-1]]
+    offsets = np.r_[np.cumsum(first)[new_variant] - 1, np.count_nonzero(first)].astype(np.int32)
+    day = day[first]
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(day, pa.int32(), mask=day == UNKNOWN_DAY))
 
 
 def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speakers: pa.ChunkedArray,

@@ -313,6 +313,23 @@ def test_batch_clusters():
     assert len({clusters["c-1"], clusters["d-1"], clusters["a-1"], clusters["e-1"]}) == 4
 
 
+def test_a_variants_days_are_distinct_unknown_first_then_in_order():
+    """A variant's days merge its new copies' with its state row's: each once, an unknown day first."""
+    text, other = "We will deepen our cooperation in every field", "Our friendship has stood the test of time"
+    day = lambda n: datetime(2022, 9, n, tzinfo=UTC)  # noqa: E731
+    old = batch([quote("a", 1, text, published=day(20)), quote("b", 1, text, published=None),
+                 quote("c", 1, other, published=day(16))])
+    new, _ = keyed_quotes(pa.Table.from_pylist(
+        [quote("d", 1, text, published=day(15)), quote("e", 1, text, published=day(20)),
+         quote("f", 1, text, published=None), quote("g", 1, text, published=day(18))], schema=WITH_DATES))
+    rows = variant_rows(assign_clusters(new, cluster_quotes(new, quote_keys(new), variant_rows(old), quote_keys(old), CONFIG)),
+                        variant_rows(old))
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    days = dict(zip(rows.column("text").to_pylist(), rows.column("days").to_pylist()))
+    assert days == {text: [None] + [(day(n) - epoch).days for n in (15, 18, 20)], other: [(day(16) - epoch).days]}
+    assert dict(zip(rows.column("text").to_pylist(), rows.column("n_quotes").to_pylist())) == {text: 6, other: 1}
+
+
 def test_quote_cluster_rows():
     quotes = batch([quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_A), quote("c", 1, UNIPOLAR_B),
                     quote("c", 2, TAIWAN_DEC)])
