@@ -182,13 +182,34 @@ def vetoed(a: Wording, b: Wording, short: Wording, long: Wording) -> bool:
     return bool(a.names - b.names and b.names - a.names) and template(short, long)
 
 
+def _two_in_order(found: list[tuple[int, tuple]], grams: list[tuple], last: dict[tuple, int], k: int) -> bool:
+    """Whether two of the shorter's phrases found in the longer (`found`: position, phrase) lie k words or more
+    apart in both, in the same order. Matching blocks never overlap and come in the same order in both texts,
+    so two runs of k words need it; most pairs with a shared phrase share one stretch, and fail here before the
+    `SequenceMatcher`."""
+    first = {}
+    for j, gram in enumerate(grams):
+        first.setdefault(gram, j)
+    earliest, x = len(grams), 0  # the earliest place in the longer of a phrase k words or more before this one
+    for i, gram in found:
+        while found[x][0] <= i - k:
+            earliest = min(earliest, first[found[x][1]])
+            x += 1
+        if last[gram] - earliest >= k:
+            return True
+    return False
+
+
 def shared_phrases(short: Wording, long: Wording, config: QuoteConfig) -> bool:
     """Whether two wordings share `phrases_min_count` runs of `phrase_min_words` words (in the same order), each
     with two content words, holding `phrases_min_content_words` distinct content words between them."""
     a, b, k = short.words.split(), long.words.split(), config.phrase_min_words
     # Each run starts with a k-word phrase of the shorter found in the longer: count those first, cheaply.
-    in_long = set(zip(*(b[i:] for i in range(k))))
-    if sum(gram in in_long for gram in zip(*(a[i:] for i in range(k)))) < config.phrases_min_count:
+    grams = list(zip(*(b[i:] for i in range(k))))
+    last = {gram: j for j, gram in enumerate(grams)}
+    found = [(i, gram) for i, gram in enumerate(zip(*(a[i:] for i in range(k)))) if gram in last]
+    if len(found) < config.phrases_min_count or \
+            config.phrases_min_count >= 2 and not _two_in_order(found, grams, last, k):
         return False
     runs = [[_stem(w) for w in a[m.a : m.a + m.size] if w not in _STOPWORDS]
             for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if m.size >= config.phrase_min_words]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 import random
@@ -201,6 +202,40 @@ def test_shared_phrases(a, b, published, same):
     # One phrase would do for these two: the rule's count, not its other conditions, keeps them apart.
     assert same_remark({"text": STOCK_A, "speaker_entity_id": "Q61053"}, {"text": STOCK_B, "speaker_entity_id": "Q61053"},
                        CONFIG.model_copy(update={"phrases_min_count": 1}))
+
+
+@pytest.mark.parametrize("update", [{}, {"phrases_min_count": 1}, {"phrases_min_count": 3, "phrase_min_words": 3},
+                                    {"phrase_min_words": 2, "phrases_min_content_words": 1}])
+def test_shared_phrases_answers_as_the_matching_blocks_do(update):
+    """The cheap tests before the `SequenceMatcher` only turn away pairs its matching blocks would: random quotes
+    made of copied stretches of each other (many share phrases, some in another order) against the rule read
+    straight off the blocks."""
+    config, rng = CONFIG.model_copy(update=update), random.Random(11)
+    vocabulary = "we will build peace and trade with our partner in a new era of strategic coordination".split()
+
+    def by_the_blocks(a: list[str], b: list[str]) -> bool:
+        blocks = difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
+        runs = [[quote_rules._stem(w) for w in a[m.a : m.a + m.size] if w not in quote_rules._STOPWORDS]
+                for m in blocks if m.size >= config.phrase_min_words]
+        runs = [r for r in runs if len(r) >= 2]
+        return len(runs) >= config.phrases_min_count and len(set().union(*runs)) >= config.phrases_min_content_words
+
+    answers = []
+    for _ in range(2000):
+        a = [rng.choice(vocabulary) for _ in range(rng.randint(0, 30))]
+        b = []
+        while a and len(b) < 40:
+            i = rng.randrange(len(a))
+            b += a[i : i + rng.randint(1, 12)] + [rng.choice(vocabulary) for _ in range(rng.randint(0, 3))]
+        short, long = (quote_rules.wording(" ".join(w), "Q7747") for w in (a, b))
+        answers.append(quote_rules.shared_phrases(short, long, config))
+        assert answers[-1] is by_the_blocks(short.words.split(), long.words.split()), (a, b)
+    assert 0 < sum(answers) < len(answers)
+    # Two phrases exactly k words apart in the longer are still two runs when a word parts them in the shorter.
+    k = config.phrase_min_words
+    first, second = vocabulary[:k], vocabulary[-k:]
+    short, long = (quote_rules.wording(" ".join(words), "Q7747") for words in (first + ["today"] + second, first + second))
+    assert quote_rules.shared_phrases(short, long, config) is by_the_blocks(short.words.split(), long.words.split())
 
 
 @pytest.mark.parametrize("report, direct, same", [
