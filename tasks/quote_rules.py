@@ -183,14 +183,16 @@ def vetoed(a: Wording, b: Wording, short: Wording, long: Wording) -> bool:
 
 
 def _two_in_order(found: list[tuple[int, tuple]], grams: list[tuple], last: dict[tuple, int], k: int) -> bool:
-    """Whether two of the shorter's phrases found in the longer (`found`: position, phrase) lie k words or more
-    apart in both, in the same order. Matching blocks never overlap and come in the same order in both texts,
-    so two runs of k words need it; most pairs with a shared phrase share one stretch, and fail here before the
-    `SequenceMatcher`."""
+    """Whether two of the shorter's phrases found in the longer (`found`: position in the shorter, phrase, in
+    order of position) lie k words or more apart in both, in the same order. Matching blocks never overlap and
+    come in the same order in both texts, so two runs of k words need it; most pairs with a shared phrase share
+    one stretch, and fail here before the `SequenceMatcher`. `grams` are the longer's phrases, `last` the last
+    place of each."""
     first = {}
     for j, gram in enumerate(grams):
         first.setdefault(gram, j)
-    earliest, x = len(grams), 0  # the earliest place in the longer of a phrase k words or more before this one
+    # The earliest place in the longer of a phrase found k words or more before this one in the shorter.
+    earliest, x = len(grams), 0
     for i, gram in found:
         while found[x][0] <= i - k:
             earliest = min(earliest, first[found[x][1]])

@@ -231,11 +231,14 @@ def test_shared_phrases_answers_as_the_matching_blocks_do(update):
         answers.append(quote_rules.shared_phrases(short, long, config))
         assert answers[-1] is by_the_blocks(short.words.split(), long.words.split()), (a, b)
     assert 0 < sum(answers) < len(answers)
-    # Two phrases exactly k words apart in the longer are still two runs when a word parts them in the shorter.
-    k = config.phrase_min_words
-    first, second = vocabulary[:k], vocabulary[-k:]
-    short, long = (quote_rules.wording(" ".join(words), "Q7747") for words in (first + ["today"] + second, first + second))
-    assert quote_rules.shared_phrases(short, long, config) is by_the_blocks(short.words.split(), long.words.split())
+    # Phrases of content words, back to back in one text and a word apart in the other, are separate runs: exactly
+    # k words apart in one text, k + 1 in the other, either text first.
+    k, n = config.phrase_min_words, max(config.phrases_min_count, 2)
+    content = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar".split()
+    phrases = [content[m * k : (m + 1) * k] for m in range(n)]
+    tight = quote_rules.wording(" ".join(sum(phrases, [])), "Q7747")
+    apart = quote_rules.wording(" papa ".join(" ".join(phrase) for phrase in phrases), "Q7747")
+    assert quote_rules.shared_phrases(tight, apart, config) and quote_rules.shared_phrases(apart, tight, config)
 
 
 @pytest.mark.parametrize("report, direct, same", [
