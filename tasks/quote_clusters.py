@@ -158,15 +158,18 @@ def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | Non
 
 def _distinct_days(variant: pa.ChunkedArray, day: pa.ChunkedArray) -> pa.ListArray:
     """The distinct days of each variant, unknown (null) first, then in order: a list per variant, in variant order."""
-    variant = variant.combine_chunks().to_numpy()
-    day = pc.fill_null(day, UNKNOWN_DAY).combine_chunks().to_numpy(zero_copy_only=False)  # sorts first, as null does
-    order = np.lexsort((day, variant))
-    variant, day = variant[order], day[order]
-    new_variant = np.r_[True, variant[1:] != variant[:-1]]
-    first = new_variant | np.r_[True, day[1:] != day[:-1]]
-    offsets = np.r_[np.cumsum(first)[new_variant] - 1, np.count_nonzero(first)].astype(np.int32)
-    day = day[first]
+    variant, day = _distinct_pairs(variant.combine_chunks().to_numpy(),
+                                   pc.fill_null(day, UNKNOWN_DAY).combine_chunks().to_numpy(zero_copy_only=False))
+    offsets = np.r_[_first_of_runs(pa.array(variant)), len(variant)].astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(day, pa.int32(), mask=day == UNKNOWN_DAY))
+
+
+def _distinct_pairs(key: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (key, day) pairs, by key and then day (UNKNOWN_DAY, which stands for null, first)."""
+    order = np.lexsort((day, key))
+    key, day = key[order], day[order]
+    first = np.r_[True, (key[1:] != key[:-1]) | (day[1:] != day[:-1])] if len(key) else np.zeros(0, bool)
+    return key[first], day[first]
 
 
 def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speakers: pa.ChunkedArray,
@@ -343,11 +346,8 @@ class _NodeDays:
         node = np.concatenate([old_node[parent], new_node])
         day = np.concatenate([pc.fill_null(old_days, UNKNOWN_DAY).to_numpy(zero_copy_only=False),
                               pc.fill_null(new_days, UNKNOWN_DAY).to_numpy(zero_copy_only=False)]).astype(np.int64)
-        order = np.lexsort((day, node))
-        node, day = node[order], day[order]
-        first = np.r_[True, (node[1:] != node[:-1]) | (day[1:] != day[:-1])] if len(node) else np.zeros(0, bool)
-        self._day = day[first]  # a wording copied thousands of times on a few days keeps a few
-        self._bounds = np.searchsorted(node[first], np.arange(n_nodes + 1))
+        node, self._day = _distinct_pairs(node, day)  # a wording copied thousands of times on a few days keeps a few
+        self._bounds = np.searchsorted(node, np.arange(n_nodes + 1))
 
     def __getitem__(self, node: int) -> list[int | None]:
         return [None if d == UNKNOWN_DAY else d for d in self._day[self._bounds[node] : self._bounds[node + 1]].tolist()]
