@@ -219,10 +219,18 @@ def update_corpus_boilerplate(old_state: pa.Table, new_state: pa.Table, replaced
     combined = pa.concat_tables([kept, new_state.select(PARAGRAPH_STATE.names).cast(PARAGRAPH_STATE)])
     after = boilerplate_sets(combined, min_articles)
     flipped = flipped_paragraphs(before, after)
-    reprocess: set[str] = set()
-    if flipped:
-        in_flipped_group = pc.is_in(kept.column("boilerplate_group"), value_set=pa.array(sorted(flipped), pa.string()))
-        for row in kept.filter(in_flipped_group).to_pylist():
-            if not flipped[row["boilerplate_group"]].isdisjoint(row["paragraph_hashes"]):
-                reprocess.add(row["source_path"])
-    return CorpusBoilerplate(sets=after, flipped=flipped, reprocess=sorted(reprocess))
+    return CorpusBoilerplate(sets=after, flipped=flipped, reprocess=_holding(kept, flipped))
+
+
+def _holding(paragraph_state: pa.Table, paragraphs: dict[str, frozenset[int]]) -> list[str]:
+    """The sources (sorted) with an article that holds one of the given paragraph hashes of its group."""
+    if not paragraphs or not paragraph_state.num_rows:
+        return []
+    wanted = pa.table({"group": pa.array([g for g, hashes in paragraphs.items() for _ in hashes], pa.string()),
+                       "hash": pa.array([h for hashes in paragraphs.values() for h in hashes], pa.int64())})
+    hashes = paragraph_state.column("paragraph_hashes")
+    rows = pc.list_parent_indices(hashes)
+    flat = pa.table({"row": rows, "group": pc.take(paragraph_state.column("boilerplate_group"), rows),
+                     "hash": pc.list_flatten(hashes)})
+    found = flat.join(wanted, ["group", "hash"], join_type="left semi", use_threads=False).column("row")
+    return sorted(set(pc.take(paragraph_state.column("source_path"), found).to_pylist()))
