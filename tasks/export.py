@@ -108,6 +108,8 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
         builder.carry_over("quotes", {"article_id": deduped.removed_articles}, updates=quoted.updates, key="quote_id")
         builder.carry_over("_state/quote_keys", {"variant": quoted.dropped_key_variants})
         builder.carry_over("_state/quote_variants", {"variant": quoted.dropped_variants})
+        builder.carry_over("_state/quote_edges", {"variant_a": quoted.dropped_edge_variants,
+                                                  "variant_b": quoted.dropped_edge_variants})
         builder.carry_over("quote_clusters", {"cluster_id": quoted.dropped_clusters})
         builder.carry_over("_state/quote_cluster_outlets", {"cluster_id": quoted.dropped_clusters})
     failpoint("export.carried_over")

@@ -15,7 +15,7 @@ that pass meet the rules. `tasks.quote_index` applies a run's change: removals, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +27,7 @@ from tasks.config import QuoteConfig
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
     QUOTE_CLUSTERS,
+    QUOTE_EDGES,
     QUOTE_KEYS,
     QUOTE_VARIANTS,
     QUOTES,
@@ -248,6 +249,7 @@ class ClusterUpdate:
 
     assignments: pa.Table  # ASSIGNMENTS: quote_id -> cluster_id for every new quote
     renames: pa.Table  # RENAMES: old cluster_id -> the id of the cluster it joined
+    edges: pa.Table = field(default_factory=QUOTE_EDGES.empty_table)  # QUOTE_EDGES: the pairs the rules joined
 
 
 def _roots(parent: np.ndarray) -> np.ndarray:
@@ -271,7 +273,8 @@ def _union(parent: np.ndarray, a: int, b: int) -> None:
 
 
 def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Table, old_keys: pa.Table,
-                   config: QuoteConfig, new_features: pa.Table | None = None) -> ClusterUpdate:
+                   config: QuoteConfig, new_features: pa.Table | None = None,
+                   known_edges: pa.Table | None = None) -> ClusterUpdate:
     """Cluster ids for new quotes, and renames of old clusters that a new quote joins together.
 
     The rules compare variants (copies of one wording by one speaker), each with the publication days of its
@@ -287,6 +290,11 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         old_keys: key rows of old variants (only rows sharing a key with `new_keys` matter).
         config: the confirmation thresholds.
         new_features: VARIANT_FEATURES of the new quotes' variants (computed from their text when None).
+        known_edges: QUOTE_EDGES rows of pairs known to pass the rules with the days the variants have here (the
+            links kept of clusters being repaired): their variants are joined without a test, so only pairs
+            across the pieces they leave are tested. Rows naming a variant not clustered here are ignored.
+
+    The update's `edges` are the pairs the rules joined here: with the known edges, a spanning forest.
     """
     if "variant" not in new_quotes.column_names or new_features is None:
         keyed = keyed_variants(new_quotes, config)
@@ -310,6 +318,13 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     parent = np.arange(len(variants) + len(clusters))
     for node, cluster in zip(old_node.tolist(), old_cluster):
         _union(parent, node, node_of_cluster[cluster])
+    if known_edges is not None and known_edges.num_rows and len(variants):
+        ends = [known_edges.column(c).to_numpy() for c in ("variant_a", "variant_b")]
+        at = [np.minimum(np.searchsorted(variants, e), len(variants) - 1) for e in ends]
+        here = (variants[at[0]] == ends[0]) & (variants[at[1]] == ends[1])
+        for a, b in zip(at[0][here].tolist(), at[1][here].tolist()):
+            _union(parent, a, b)
+    joined: list[tuple[int, int]] = []
     features = _aligned_features(pa.array(variants), pa.array(texts, pa.string()), pa.array(speakers, pa.string()),
                                  [old.select(VARIANT_FEATURES.names), new_features])
     screen = _Screen(features, speakers, config)
@@ -322,7 +337,8 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         if len(a):
             wording.release_before(int(screen.speaker[a].min()))
             _test_pairs(a, b, parent,
-                        lambda i, j: rules.same(wording(i), wording(j), config, lambda: rules.near(days_of[i], days_of[j], config)))
+                        lambda i, j: rules.same(wording(i), wording(j), config, lambda: rules.near(days_of[i], days_of[j], config)),
+                        joined)
     # Each component is named by the smallest id in it: an old cluster's id (the smallest quote_id of its members)
     # or a new quote's id.
     roots = _roots(parent)
@@ -333,8 +349,11 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     assignments = name.slice(len(clusters))
     cluster_names = name.slice(0, len(clusters))
     moved = pc.not_equal(cluster_names, ids.slice(0, len(clusters)))
+    pairs = np.array(joined, np.int64).reshape(-1, 2)
+    ends = np.sort(variants[pairs], axis=1) if len(pairs) else pairs
     return ClusterUpdate(pa.table([new_ids, assignments], schema=ASSIGNMENTS),
-                         pa.table([ids.slice(0, len(clusters)).filter(moved), cluster_names.filter(moved)], schema=RENAMES))
+                         pa.table([ids.slice(0, len(clusters)).filter(moved), cluster_names.filter(moved)], schema=RENAMES),
+                         pa.table([ends[:, 0], ends[:, 1]], schema=QUOTE_EDGES))
 
 
 class _NodeDays:
@@ -374,10 +393,11 @@ class _Wordings:
             del self._held[gone]
 
 
-def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable[[int, int], bool]) -> None:
+def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable[[int, int], bool],
+                joined: list[tuple[int, int]]) -> None:
     """Join the pairs `same` confirms, in rounds of one pair per two components still apart, skipping pairs
     joined meanwhile (in a round too: of its pairs (x, y), (y, z), (x, z), the last is not tested when the first
-    two joined)."""
+    two joined). Each pair that joined two components is appended to `joined`."""
     while len(a):
         roots = _roots(parent)
         apart = roots[a] != roots[b]
@@ -391,6 +411,7 @@ def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable
             ri, rj = _root(parent, i), _root(parent, j)
             if ri != rj and same(i, j):
                 parent[max(ri, rj)] = min(ri, rj)
+                joined.append((i, j))
         tested = np.zeros(len(a), bool)
         tested[firsts] = True
         a, b = a[~tested], b[~tested]

@@ -39,6 +39,7 @@ from tasks.schemas import (
     ARTICLES,
     QUOTE_CLUSTER_OUTLETS,
     QUOTE_CLUSTERS,
+    QUOTE_EDGES,
     QUOTE_KEYS,
     QUOTE_VARIANTS,
     QUOTES,
@@ -60,6 +61,7 @@ class OldTables:
     variants: Lookup  # _state/quote_variants
     clusters: Lookup  # quote_clusters
     outlets: Lookup  # _state/quote_cluster_outlets
+    edges: Lookup  # _state/quote_edges
 ARTICLE_META = pa.schema([ARTICLES.field(c) for c in ("article_id", "outlet", "published_at")])
 # Quotes with their article's publication date, which the translation rule's date window reads.
 DATED_QUOTES = QUOTES.append(pa.field("published_at", UTC_TS))
@@ -76,6 +78,8 @@ class QuoteOutcome:
     dropped_key_variants: set[int]  # variants whose every copy went: their key rows go
     variants: pa.Table  # QUOTE_VARIANTS rows replacing `dropped_variants`
     dropped_variants: set[int]
+    edges: pa.Table  # QUOTE_EDGES rows of the pairs this run joined
+    dropped_edge_variants: set[int]  # variants that lost a day or went: the rows of their edges go
     clusters: pa.Table  # QUOTE_CLUSTERS rows of every touched cluster
     outlets: pa.Table  # QUOTE_CLUSTER_OUTLETS rows of every touched cluster
     dropped_clusters: set[str]  # old quote_clusters and outlet rows to drop (replaced or gone)
@@ -88,12 +92,14 @@ class QuoteOutcome:
         outlets (at 100k articles 822k quotes with their text). The cluster rows stay, for the run's report."""
         # Empty tables, not zero-length slices: a slice keeps its parent's buffers.
         return replace(self, new_quotes=QUOTES.empty_table(), new_keys=QUOTE_KEYS.empty_table(),
-                       variants=QUOTE_VARIANTS.empty_table(), outlets=QUOTE_CLUSTER_OUTLETS.empty_table())
+                       variants=QUOTE_VARIANTS.empty_table(), outlets=QUOTE_CLUSTER_OUTLETS.empty_table(),
+                       edges=QUOTE_EDGES.empty_table())
 
     def rows(self) -> dict[str, pa.Table]:
         """The rows to write, by dataset (the others only say which old rows go or change)."""
         return {"quotes": self.new_quotes, "_state/quote_keys": self.new_keys, "_state/quote_variants": self.variants,
-                "quote_clusters": self.clusters, "_state/quote_cluster_outlets": self.outlets}
+                "quote_clusters": self.clusters, "_state/quote_cluster_outlets": self.outlets,
+                "_state/quote_edges": self.edges}
 
     @staticmethod
     def combined(outcomes: list[QuoteOutcome]) -> QuoteOutcome:
@@ -174,17 +180,25 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     survivor_cluster = dict(zip(survivors.column("quote_id").to_pylist(), survivors.column("cluster_id").to_pylist()))
     hit_rows = old.variants("cluster_id", hit) if hit else QUOTE_VARIANTS.empty_table()
     hit_features = hit_rows.select(VARIANT_FEATURES.names)
+    # A variant that lost a day among the survivors may no longer pass the rules with its linked variants (they
+    # read its days): the links of those, and of variants gone, go.
+    broken = _values(_lost_days(hit_rows, survivors), "variant") if hit_rows.num_rows else set()
+    redo_edges = QUOTE_EDGES.empty_table()
     if survivors.num_rows:
         # Only a cluster that lost a variant, or a day of one, can fall apart; the others keep their shape and
         # are named again by their smallest remaining quote_id. A copy among the new quotes keeps a variant's day:
         # every pair the rules joined still holds (they read a variant's wording and days, and more days only
         # bring copies nearer), and a variant whose copies all left and come back under new ids (an article
         # reprocessed with its offsets shifted) rejoins in step 2 as a new variant, by the same pairs.
-        reshaped = _lost_days(hit_rows, survivors, new_quotes)
+        reshaped = _values(_lost_days(hit_rows, survivors, new_quotes), "cluster_id")
         redo = only(survivors, "cluster_id", reshaped)
         if redo.num_rows:
-            redo = assign_clusters(redo, cluster_quotes(redo, old.keys("variant", _values(redo, "variant")),
-                                                        QUOTE_VARIANTS.empty_table(), no_keys, config, hit_features))
+            # Clustered again from the links that still hold: only pairs across the pieces they leave are tested.
+            linked = _values(redo, "variant") - broken
+            update = cluster_quotes(redo, old.keys("variant", _values(redo, "variant")), QUOTE_VARIANTS.empty_table(),
+                                    no_keys, config, hit_features,
+                                    only(old.edges("variant_a", linked), "variant_b", linked) if linked else None)
+            redo, redo_edges = assign_clusters(redo, update), update.edges
         survivors = pa.concat_tables([redo, _named_by_smallest(without(survivors, "cluster_id", reshaped))])
     hit_variants = _values(hit_rows, "variant")
     repaired = variant_rows(survivors, features=hit_features)
@@ -261,6 +275,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         new_keys=without(new_keys, "variant", _values(known, "variant") | _values(carried, "variant")),
         dropped_key_variants=gone_variants,
         variants=variants, dropped_variants=hit_variants | _values(variants, "variant"),
+        edges=pa.concat_tables([redo_edges, update.edges]), dropped_edge_variants=broken,
         clusters=pa.concat_tables([rebuilt_rows, grown_rows]).cast(QUOTE_CLUSTERS),
         outlets=pa.concat_tables([rebuilt_outlets, grown_outlets]), dropped_clusters=hit | renamed | final,
         new_clusters=final - existed, grown_clusters=_values(clustered, "cluster_id") & existed,
@@ -299,7 +314,7 @@ def update_quotes_by_slice(slices: Iterable[tuple[pa.Table, pa.Table, pa.Table]]
 
 # The quotes stage's datasets and state tables, by the `OldTables` field that looks each up.
 QUOTE_TABLES = {"quotes": "quotes", "keys": "_state/quote_keys", "variants": "_state/quote_variants",
-                "clusters": "quote_clusters", "outlets": "_state/quote_cluster_outlets"}
+                "clusters": "quote_clusters", "outlets": "_state/quote_cluster_outlets", "edges": "_state/quote_edges"}
 
 
 def old_tables(previous: Snapshot | None) -> OldTables:
@@ -401,14 +416,14 @@ def _variant_days(variants: pa.ChunkedArray | pa.Array, days: pa.ChunkedArray | 
     return pa.table({"variant": variants, "day": pc.fill_null(days, UNKNOWN_DAY)})
 
 
-def _lost_days(before: pa.Table, *now: pa.Table) -> set[str]:
-    """Clusters of `before` (QUOTE_VARIANTS rows) with a variant's day that no quote of `now` (quotes with
-    `variant` and published_at) has: a variant gone, or a day of one."""
+def _lost_days(before: pa.Table, *now: pa.Table) -> pa.Table:
+    """(variant, day, cluster_id) of `before` (QUOTE_VARIANTS rows) that no quote of `now` (quotes with `variant`
+    and published_at) has: the days of variants gone, and days gone of others."""
     parent, days = exploded_days(before)
     had = _variant_days(before.column("variant").take(pa.array(parent)), days) \
         .append_column("cluster_id", before.column("cluster_id").take(pa.array(parent)))
     has = pa.concat_tables([_variant_days(quotes.column("variant"), quote_days(quotes)) for quotes in now])
-    return _values(had.join(has, ["variant", "day"], join_type="left anti", use_threads=False), "cluster_id")
+    return had.join(has, ["variant", "day"], join_type="left anti", use_threads=False)
 
 
 def _named_by_smallest(quotes: pa.Table) -> pa.Table:

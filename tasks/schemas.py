@@ -185,6 +185,16 @@ QUOTE_VARIANTS = pa.schema(
                              "and its features (VARIANT_FEATURES)."},
 )
 
+QUOTE_EDGES = pa.schema(
+    [
+        pa.field("variant_a", pa.int64(), nullable=False),
+        pa.field("variant_b", pa.int64(), nullable=False),
+    ],
+    metadata={"description": "Pairs of quote variants the clustering rules joined (variant_a < variant_b): links of a "
+                             "spanning forest of every cluster, so a cluster that loses a variant is repaired by testing "
+                             "only pairs across the pieces the links leave."},
+)
+
 QUOTE_CLUSTER_OUTLETS = pa.schema(
     [
         pa.field("cluster_id", pa.string(), nullable=False),
@@ -289,7 +299,7 @@ DATASETS: dict[str, pa.Schema] = {
 STATE_TABLES: dict[str, pa.Schema] = {
     "_state/files": FILES_STATE, "_state/paragraphs": PARAGRAPH_STATE, "_state/minhash": MINHASH_INDEX,
     "_state/near_edges": NEAR_EDGES, "_state/segments": PASSAGE_STATE, "_state/quote_keys": QUOTE_KEYS,
-    "_state/quote_variants": QUOTE_VARIANTS,
+    "_state/quote_variants": QUOTE_VARIANTS, "_state/quote_edges": QUOTE_EDGES,
     "_state/quote_cluster_outlets": QUOTE_CLUSTER_OUTLETS, "_state/entity_surfaces": ENTITY_SURFACES,
 }
 ALL_TABLES: dict[str, pa.Schema] = {**DATASETS, **STATE_TABLES}

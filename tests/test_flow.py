@@ -160,10 +160,18 @@ def _planet_record(number: int, footer: bool, outlet: str = "Daily Planet") -> s
 
 
 def _everything(out: Path) -> dict[str, list[str]]:
-    """Every dataset's and state table's rows (as `dataset_rows`), the file state without its timestamps."""
+    """Every dataset's and state table's rows (as `dataset_rows`), the file state without its timestamps; the quote
+    clusters' links are checked, not returned."""
     snapshot = current_snapshot(out)
     state = {}
-    for name in STATE_TABLES:
+    # The quote clusters' links are a spanning forest of each cluster: which pairs it holds depends on the order the
+    # quotes came in, so it is checked for what every link must be, two variants of one cluster, and not compared.
+    variants = snapshot.read("_state/quote_variants", ["variant", "cluster_id"])
+    cluster = dict(zip(variants.column("variant").to_pylist(), variants.column("cluster_id").to_pylist()))
+    links = snapshot.read("_state/quote_edges")
+    assert all(a < b and cluster[a] == cluster[b] for a, b in zip(links.column("variant_a").to_pylist(),
+                                                                  links.column("variant_b").to_pylist()))
+    for name in STATE_TABLES.keys() - {"_state/quote_edges"}:
         table = snapshot.read(name)
         table = table.drop_columns([c for c in ("seen_at", "mtime_ns") if c in table.column_names])
         state[name] = sorted(json.dumps(r, sort_keys=True, default=str) for r in table.to_pylist())

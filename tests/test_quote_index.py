@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from tasks import quote_rules
 from tasks.config import QuoteConfig
 from tasks.quote_clusters import _Screen, keyed_variants
 from tasks.quote_index import (
@@ -33,6 +36,7 @@ from tasks.quote_rules import features, same, wording
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
     QUOTE_CLUSTERS,
+    QUOTE_EDGES,
     QUOTE_KEYS,
     QUOTE_VARIANTS,
     QUOTES,
@@ -58,7 +62,7 @@ class Store:
         self.slice_rows, self.slices_written = slice_rows, 0
         self.quotes, self.keys = QUOTES.empty_table(), QUOTE_KEYS.empty_table()
         self.variants, self.clusters = QUOTE_VARIANTS.empty_table(), QUOTE_CLUSTERS.empty_table()
-        self.outlets = QUOTE_CLUSTER_OUTLETS.empty_table()
+        self.outlets, self.edges = QUOTE_CLUSTER_OUTLETS.empty_table(), QUOTE_EDGES.empty_table()
         self.articles: dict[str, dict] = {}
 
     def _lookup(self, name: str):
@@ -68,7 +72,7 @@ class Store:
         return lookup
 
     def old(self) -> OldTables:
-        return OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets")))
+        return OldTables(*(self._lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets", "edges")))
 
     def run(self, articles: dict[str, tuple[dict, list[dict]]], removed: set[str]) -> QuoteOutcome:
         """One run: `articles` maps new or changed article ids to (meta, quote rows); `removed` are deleted or
@@ -95,6 +99,11 @@ class Store:
         self.variants = pa.concat_tables([_drop(self.variants, "variant", outcome.dropped_variants), outcome.variants])
         self.clusters = pa.concat_tables([_drop(self.clusters, "cluster_id", outcome.dropped_clusters), outcome.clusters])
         self.outlets = pa.concat_tables([_drop(self.outlets, "cluster_id", outcome.dropped_clusters), outcome.outlets])
+        gone = outcome.dropped_edge_variants
+        self.edges = pa.concat_tables([_drop(_drop(self.edges, "variant_a", gone), "variant_b", gone), outcome.edges])
+        cluster = dict(zip(self.variants.column("variant").to_pylist(), self.variants.column("cluster_id").to_pylist()))
+        for a, b in zip(self.edges.column("variant_a").to_pylist(), self.edges.column("variant_b").to_pylist()):
+            assert a < b and cluster[a] == cluster[b]  # a stored link joins two variants of one cluster
         self.articles = metas
         return outcome
 
@@ -141,10 +150,11 @@ def _articles(rng: random.Random, prefix: str, n: int, texts: list[str]) -> dict
     return {f"{prefix}{i:02d}": _article(rng, f"{prefix}{i:02d}", texts) for i in range(n)}
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_runs_that_add_change_and_delete_equal_one_run_over_the_final_corpus(seed):
+def _runs(seed: int) -> tuple[list[tuple[dict, set[str]]], dict]:
+    """Six runs that add, change, delete, re-date and reprocess articles, as (articles, removed ids) for
+    `Store.run`, and the articles there are after them."""
     rng, texts = random.Random(seed), _texts()
-    incremental, live = Store(), {}
+    runs, live = [], {}
     for run in range(6):
         added = {f"a{run}-{i:02d}": None for i in range(rng.randint(5, 25))}
         changed = set(rng.sample(sorted(live), min(len(live), rng.randint(0, 4))))
@@ -157,8 +167,17 @@ def test_runs_that_add_change_and_delete_equal_one_run_over_the_final_corpus(see
             if rng.random() < 0.4:
                 quotes = [{**q, "quote_id": f"{q['quote_id']}-r{run}"} for q in quotes]
             batch[a] = ({**meta, "published_at": DAY0 + timedelta(days=1)} if rng.random() < 0.3 else meta, quotes)
-        incremental.run(batch, set(batch) - set(added) | deleted)
+        runs.append((batch, set(batch) - set(added) | deleted))
         live = {a: v for a, v in live.items() if a not in deleted} | batch
+    return runs, live
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_runs_that_add_change_and_delete_equal_one_run_over_the_final_corpus(seed):
+    runs, live = _runs(seed)
+    incremental = Store()
+    for batch, removed in runs:
+        incremental.run(batch, removed)
     everything = Store()
     everything.run(live, set())
     got, want = incremental.state(), everything.state()
@@ -178,6 +197,33 @@ def test_quotes_clustered_in_slices_of_whole_speakers_equal_one_call(seed):
     more = _articles(rng, "t", 20, texts)
     _same_outcomes(at_once.run(more, set()), sliced.run(more, set()))
     assert sliced.state() == at_once.state()
+
+
+class _Unlinked(Store):
+    """A Store whose repairs find no stored links: a cluster that lost a variant is clustered from scratch."""
+
+    def old(self) -> OldTables:
+        return replace(super().old(), edges=lambda column, values: QUOTE_EDGES.empty_table())
+
+
+def test_clusters_repaired_from_their_links_equal_clusters_clustered_again_from_scratch_with_fewer_tests(monkeypatch):
+    tests, store = Counter(), ["linked"]
+
+    def counted(*args, **kwargs):
+        tests[store[0]] += 1
+        return same(*args, **kwargs)
+
+    monkeypatch.setattr(quote_rules, "same", counted)
+    for seed in range(8):
+        linked, unlinked = Store(), _Unlinked()
+        for batch, removed in _runs(seed)[0]:
+            store[0] = "linked"
+            linked.run(batch, removed)
+            store[0] = "unlinked"
+            unlinked.run(batch, removed)
+            assert linked.state() == unlinked.state()
+        assert linked.edges.num_rows > 0
+    assert tests["linked"] < tests["unlinked"]
 
 
 def _same_outcomes(one: QuoteOutcome, sliced: QuoteOutcome) -> None:
@@ -286,6 +332,35 @@ def test_a_bridge_back_under_a_new_id_keeps_its_cluster_without_reclustering_it(
     assert ("keys", "variant") in asked
     everything = Store()
     everything.run({"a": article("a", "y", later), "b": article("b", ""), "c": article("c", "")}, set())
+    assert store.state() == everything.state()
+
+
+def test_a_link_to_a_variant_that_lost_a_day_is_tested_again():
+    """A paraphrase holds only between copies published close together. Its link is kept while the variant keeps
+    the day that made it hold, and tested again once that day's copy goes."""
+    said = "We will keep building roads and bridges across the northern provinces this year."
+    paraphrase = "This year we will keep building bridges and roads across all the northern provinces."
+
+    def article(article_id, text, day):
+        return ({"article_id": article_id, "outlet": "a.example", "published_at": day},
+                [{"quote_id": f"{article_id}-0", "article_id": article_id, "start": 0, "end": len(text), "text": text,
+                  "kind": "direct", "speaker_entity_id": "Q15031", "speaker_name": "Xi Jinping",
+                  "attribution_method": "named", "cluster_id": None}])
+
+    later = DAY0 + timedelta(days=400)
+    store = Store()
+    store.run({"a": article("a", paraphrase, DAY0), "b": article("b", said, DAY0), "d": article("d", paraphrase, later)},
+              set())
+    assert len(set(store.quotes.column("cluster_id").to_pylist())) == 1 and store.edges.num_rows == 1
+    store.run({"e": article("e", "Another remark on a different matter entirely, made in a later speech.", later)},
+              set())
+    assert store.edges.num_rows == 1  # a cluster that loses nothing keeps its link
+    store.run({}, {"a"})  # the paraphrase's copy of that day goes: its later copy is too far from the other
+    assert {r["quote_id"]: r["cluster_id"] for r in store.quotes.to_pylist()} == {"b-0": "b-0", "d-0": "d-0", "e-0": "e-0"}
+    assert store.edges.num_rows == 0
+    everything = Store()
+    everything.run({"b": article("b", said, DAY0), "d": article("d", paraphrase, later),
+                    "e": article("e", "Another remark on a different matter entirely, made in a later speech.", later)}, set())
     assert store.state() == everything.state()
 
 
