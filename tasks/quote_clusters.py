@@ -333,7 +333,9 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     # start at a speaker, no later pair needs the wordings of the speakers before it.
     owner_rank = (screen.speaker + 1) * len(variants) + np.arange(len(variants))
     for a, b in _candidate_pairs(new_keys, old_keys, variants, owner_rank):  # each pair once
-        a, b = screen.keep(a, b)
+        roots = _roots(parent)
+        apart = roots[a] != roots[b]  # a pair already joined (by a known link, say) needs no screen nor test
+        a, b = screen.keep(a[apart], b[apart])
         if len(a):
             wording.release_before(int(screen.speaker[a].min()))
             _test_pairs(a, b, parent,
