@@ -182,7 +182,8 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     hit_features = hit_rows.select(VARIANT_FEATURES.names)
     # A variant that lost a day among the survivors may no longer pass the rules with its linked variants (they
     # read its days): the links of those, and of variants gone, go.
-    broken = _values(_lost_days(hit_rows, survivors), "variant") if hit_rows.num_rows else set()
+    lost = _lost_days(hit_rows, survivors) if hit_rows.num_rows else None
+    broken = _values(lost, "variant") if lost is not None else set()
     redo_edges = QUOTE_EDGES.empty_table()
     if survivors.num_rows:
         # Only a cluster that lost a variant, or a day of one, can fall apart; the others keep their shape and
@@ -190,7 +191,8 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         # every pair the rules joined still holds (they read a variant's wording and days, and more days only
         # bring copies nearer), and a variant whose copies all left and come back under new ids (an article
         # reprocessed with its offsets shifted) rejoins in step 2 as a new variant, by the same pairs.
-        reshaped = _values(_lost_days(hit_rows, survivors, new_quotes), "cluster_id")
+        reshaped = _values(lost.join(_variant_days(new_quotes.column("variant"), quote_days(new_quotes)),
+                                     ["variant", "day"], join_type="left anti", use_threads=False), "cluster_id")
         redo = only(survivors, "cluster_id", reshaped)
         if redo.num_rows:
             # Clustered again from the links that still hold: only pairs across the pieces they leave are tested.
@@ -416,14 +418,14 @@ def _variant_days(variants: pa.ChunkedArray | pa.Array, days: pa.ChunkedArray | 
     return pa.table({"variant": variants, "day": pc.fill_null(days, UNKNOWN_DAY)})
 
 
-def _lost_days(before: pa.Table, *now: pa.Table) -> pa.Table:
+def _lost_days(before: pa.Table, now: pa.Table) -> pa.Table:
     """(variant, day, cluster_id) of `before` (QUOTE_VARIANTS rows) that no quote of `now` (quotes with `variant`
     and published_at) has: the days of variants gone, and days gone of others."""
     parent, days = exploded_days(before)
     had = _variant_days(before.column("variant").take(pa.array(parent)), days) \
         .append_column("cluster_id", before.column("cluster_id").take(pa.array(parent)))
-    has = pa.concat_tables([_variant_days(quotes.column("variant"), quote_days(quotes)) for quotes in now])
-    return had.join(has, ["variant", "day"], join_type="left anti", use_threads=False)
+    return had.join(_variant_days(now.column("variant"), quote_days(now)), ["variant", "day"], join_type="left anti",
+                    use_threads=False)
 
 
 def _named_by_smallest(quotes: pa.Table) -> pa.Table:
