@@ -35,16 +35,9 @@ from tasks.entities import match
 from tasks.ingest import parse_file
 from tasks.knowledge import load_knowledge_base
 from tasks.quote_clusters import keyed_variants
-from tasks.quote_index import ARTICLE_META, OldTables, update_quotes
+from tasks.quote_index import ARTICLE_META, OldTables, old_tables, update_quotes
 from tasks.quotes import extract_quotes
-from tasks.schemas import (
-    QUOTE_CLUSTER_OUTLETS,
-    QUOTE_CLUSTERS,
-    QUOTE_EDGES,
-    QUOTE_KEYS,
-    QUOTE_VARIANTS,
-    QUOTES,
-)
+from tasks.schemas import QUOTE_CLUSTER_OUTLETS, QUOTE_CLUSTERS, QUOTE_KEYS, QUOTE_VARIANTS, QUOTES
 from tasks.storage import apply_updates
 
 
@@ -97,7 +90,7 @@ def run_quotes(new: pa.Table, keys: pa.Table, features: pa.Table, old: Tables, m
     out = update_quotes(new, keys.filter(pc.is_in(keys.column("variant"), value_set=variants)),
                         features.filter(pc.is_in(features.column("variant"), value_set=variants)),
                         set(), OldTables(*(old.lookup(n) for n in ("quotes", "keys", "variants", "clusters", "outlets")),
-                                         lambda column, values: QUOTE_EDGES.empty_table()),  # no removals: no repairs
+                                         old_tables(None).edges),  # no removals: no repairs, no links read
                         lambda ids: meta.filter(pc.is_in(meta.column("article_id"), value_set=pa.array(sorted(ids), pa.string()))),
                         config)
     quotes = apply_updates(old.quotes, out.updates, "quote_id") if out.updates.num_rows else old.quotes

@@ -22,3 +22,12 @@ def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return ordered, np.zeros(0, np.int64)
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     return ordered[starts], np.diff(np.r_[starts, ordered.size])
+
+
+def positions(ordered: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each value is in the sorted `ordered`, and whether it is there at all (the position of a value that is
+    not is some valid index, or 0 when `ordered` is empty: read it only where found)."""
+    if not ordered.size:
+        return np.zeros(len(values), np.int64), np.zeros(len(values), bool)
+    at = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
+    return at, ordered[at] == values

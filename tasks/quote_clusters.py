@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks import quote_rules as rules
-from tasks.arrays import distinct
+from tasks.arrays import distinct, positions
 from tasks.config import QuoteConfig
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
@@ -181,8 +181,7 @@ def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speaker
     table = table.sort_by("variant")
     table = table.take(_first_of_runs(table.column("variant"))) if table.num_rows else table
     have = table.column("variant").to_numpy()
-    at = np.minimum(np.searchsorted(have, wanted), max(len(have) - 1, 0))
-    hit = have[at] == wanted if len(have) else np.zeros(len(wanted), bool)
+    at, hit = positions(have, wanted)
     if hit.all():
         return table.take(pa.array(at))
     missing = np.flatnonzero(~hit)
@@ -212,8 +211,7 @@ def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarra
         return
     key = np.concatenate([new_keys.column("key").to_numpy(), old_keys.column("key").to_numpy()])
     var = np.concatenate([new_keys.column("variant").to_numpy(), old_keys.column("variant").to_numpy()])
-    node = np.minimum(np.searchsorted(variants, var), len(variants) - 1)
-    known = variants[node] == var
+    node, known = positions(variants, var)
     new = np.zeros(len(key), bool)
     new[: new_keys.num_rows] = True
     key, node, new = key[known], node[known], new[known]
@@ -318,12 +316,11 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     parent = np.arange(len(variants) + len(clusters))
     for node, cluster in zip(old_node.tolist(), old_cluster):
         _union(parent, node, node_of_cluster[cluster])
-    if known_edges is not None and known_edges.num_rows and len(variants):
-        ends = [known_edges.column(c).to_numpy() for c in ("variant_a", "variant_b")]
-        at = [np.minimum(np.searchsorted(variants, e), len(variants) - 1) for e in ends]
-        here = (variants[at[0]] == ends[0]) & (variants[at[1]] == ends[1])
-        for a, b in zip(at[0][here].tolist(), at[1][here].tolist()):
-            _union(parent, a, b)
+    if known_edges is not None and known_edges.num_rows:
+        a, a_here = positions(variants, known_edges.column("variant_a").to_numpy())
+        b, b_here = positions(variants, known_edges.column("variant_b").to_numpy())
+        for i, j in zip(a[a_here & b_here].tolist(), b[a_here & b_here].tolist()):
+            _union(parent, i, j)
     joined: list[tuple[int, int]] = []
     features = _aligned_features(pa.array(variants), pa.array(texts, pa.string()), pa.array(speakers, pa.string()),
                                  [old.select(VARIANT_FEATURES.names), new_features])
@@ -439,7 +436,7 @@ class _WordSets:
         offset = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
         words = self._codes[self._start[probe][pair] + offset] & 0xFFFFFFFF
         wanted = other[pair] << 32 | words
-        found = self._codes[np.minimum(np.searchsorted(self._codes, wanted), len(self._codes) - 1)] == wanted
+        found = positions(self._codes, wanted)[1]
         shared = np.empty(len(probe), np.int64)
         shared[order] = np.bincount(pair, weights=found, minlength=len(probe))
         return shared

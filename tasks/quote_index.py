@@ -182,8 +182,8 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     hit_features = hit_rows.select(VARIANT_FEATURES.names)
     # A variant that lost a day among the survivors may no longer pass the rules with its linked variants (they
     # read its days): the links of those, and of variants gone, go.
-    lost = _lost_days(hit_rows, survivors) if hit_rows.num_rows else None
-    broken = _values(lost, "variant") if lost is not None else set()
+    lost = _lost_days(hit_rows, survivors)
+    broken = _values(lost, "variant")
     redo_edges = QUOTE_EDGES.empty_table()
     if survivors.num_rows:
         # Only a cluster that lost a variant, or a day of one, can fall apart; the others keep their shape and
