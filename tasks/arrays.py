@@ -1,4 +1,4 @@
-"""Sorted distinct values of numpy arrays, faster than `np.unique` for the integer keys used here.
+"""Distinct values of numpy arrays, faster than `np.unique` for the integer keys used here.
 
 numpy 2.3+ answers `np.unique` through a hash table, then sorts: measured here on int64/uint32 keys it
 takes 2.5x (300 values) to 50x (2M values) the time of one sort and a comparison of neighbours.
@@ -7,6 +7,8 @@ takes 2.5x (300 values) to 50x (2M values) the time of one sort and a comparison
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -15,13 +17,13 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if ordered.size else ordered
 
 
-def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values, ascending, and how often each occurs (as `np.unique(values, return_counts=True)`)."""
-    ordered = np.sort(values)
-    if not ordered.size:
-        return ordered, np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    return ordered[starts], np.diff(np.r_[starts, ordered.size])
+def tally(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, in the order they first occur, and how often each occurs: Arrow's hash-table
+    `value_counts`, with no sort. On language detection's (text, n-gram) keys, ~190k int64 values a call of which
+    ~30k are distinct, it takes about half the time of the sort `np.unique(values, return_counts=True)` needs."""
+    counted = pc.value_counts(pa.array(values))
+    return (counted.field("values").to_numpy(zero_copy_only=False).astype(values.dtype, copy=False),
+            counted.field("counts").to_numpy(zero_copy_only=False))
 
 
 def positions(ordered: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,7 @@ from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.utils.ngram import NGram
 
-from tasks.arrays import distinct_counts
+from tasks.arrays import positions, tally
 
 __all__ = ["Language", "ProfileDetector"]
 
@@ -159,7 +159,7 @@ def _code_points(text: str, max_chars: int) -> np.ndarray:
 
 
 def _ngram_counts(model: _Model, texts_cp: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct known n-grams of each text: (text index, vocabulary row, count), sorted by text.
+    """Distinct known n-grams of each text: (text index, vocabulary row, count), by text.
 
     NGram.add_char keeps a buffer of up to 3 normalised characters that restarts after each space
     (repeated spaces are ignored), starting from a space. So over the normalised stream with a space
@@ -208,12 +208,13 @@ def _ngram_counts(model: _Model, texts_cp: list[np.ndarray]) -> tuple[np.ndarray
         pairs = np.concatenate(((owner | cur)[ok1], (owner | key2)[ok2], (owner | key3)[ok3]))
     else:
         pairs = np.concatenate((cur[ok1], key2[ok2], key3[ok3]))
-    pairs, counts = distinct_counts(pairs)
-    keys = pairs & ((1 << _KEY_BITS) - 1)
-    rows = np.searchsorted(model.keys, keys)
-    np.minimum(rows, len(model.keys) - 1, out=rows)
-    hit = model.keys[rows] == keys
-    return pairs[hit] >> _KEY_BITS, rows[hit], counts[hit]
+    pairs, counts = tally(pairs)
+    rows, hit = positions(model.keys, pairs & ((1 << _KEY_BITS) - 1))
+    # By text; a text's rows in any order, as the sums over them are exact (_GRID_BITS). Text numbers fit in
+    # 16 bits (detect_many's chunks hold at most _CHUNK_TEXTS), which numpy's stable sort sorts by radix.
+    owner = pairs[hit] >> _KEY_BITS
+    by_text = np.argsort(owner.astype(np.uint16) if n <= 1 << 16 else owner, kind="stable")
+    return owner[by_text], rows[hit][by_text], counts[hit][by_text]
 
 
 def _score(model: _Model, texts_cp: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
