@@ -86,7 +86,7 @@ def passages(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], st
     written: list[pa.Table] = [PASSAGES.empty_table()]  # with --save only: the stage itself writes and lets go
 
     def run() -> pa.Table:
-        outcome = update_passages(PASSAGE_STATE.empty_table(), batches, cluster_of, set(), lambda ids: {},
+        outcome = update_passages(PASSAGE_STATE.empty_table(), batches, cluster_of, pa.array([], pa.string()), lambda ids: {},
                                   written.append if keep else lambda rows: None)
         print(f"passages: {outcome.rows_added:,} rows written")
         return pa.concat_tables(written).sort_by([(c, "ascending") for c in ("passage_id", "article_id", "start")])

@@ -299,7 +299,7 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     # Each staging file's segments with the texts of its articles, read when its rows are built.
     new_batches = [(read_parts([r.segments_path], PASSAGE_STATE), partial(texts_by, run, "article_id", new_articles_paths=[r.articles_path]))
                    for r in normalised if r.segments_path]
-    before = set(previous(run, "passages", ["passage_id"]).column("passage_id").to_pylist())
+    before = previous(run, "passages", ["passage_id"]).column("passage_id")
     # Written into the snapshot under construction as they are built (it is switched in only by commit).
     builder = run.snapshot()
     parts = itertools.count()

@@ -16,12 +16,23 @@ from tasks.dedup import assign_clusters, near_duplicate_edges
 from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
 from tasks.normalise import content_hash
 from tasks import passages
-from tasks.passages import article_segments, passage_hashes, passage_id, passage_rows, segment_key, segments_table, update_passages
+from tasks.passages import (
+    article_segments,
+    passage_hashes,
+    passage_id,
+    passage_ids,
+    passage_rows,
+    segment_hashes_of,
+    segment_key,
+    segments_table,
+    update_passages,
+)
 from tasks.schemas import PASSAGE_STATE, PASSAGES
 
 from conftest import SEEDS, TEST_DATA
 
 DEDUP_DATA = TEST_DATA / "dedup"
+NO_IDS = pa.array([], pa.string())  # no passages before: a first run
 ANSWERS = json.loads((DEDUP_DATA / "answers.json").read_text())["duplicates"]
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -159,15 +170,29 @@ def test_update_passages_adds_old_occurrences_when_a_segment_becomes_reused():
     old = segments_table(article_segments("old", texts["old"], 8))
     new = segments_table(article_segments("new", texts["new"], 8))
     written: list[pa.Table] = []
-    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "new"})], {}, before=set(),
+    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "new"})], {}, before=NO_IDS,
                               old_texts=lambda ids: {i: texts[i] for i in ids if i == "old"}, write=written.append)
     rows = pa.concat_tables(written).to_pylist()
     assert sorted(r["article_id"] for r in rows) == ["new", "old"] and len({r["passage_id"] for r in rows}) == 1
     assert all(texts[r["article_id"]][r["start"] : r["end"]] == r["text"] for r in rows)
     assert outcome.rows_added == len(rows) and outcome.reused_passages == 1
     written.clear()
-    gone = update_passages(old, [], {}, before={rows[0]["passage_id"]}, old_texts=lambda ids: {}, write=written.append)
+    gone = update_passages(old, [], {}, before=pa.array([rows[0]["passage_id"]]), old_texts=lambda ids: {}, write=written.append)
     assert gone.removed_ids == {rows[0]["passage_id"]} and not written and gone.rows_added == 0
+
+
+def test_passage_ids_of_many_hashes_are_those_of_one_and_read_back():
+    """The vectorised ids equal `passage_id` one hash at a time (signed hashes as their unsigned hex), and
+    `segment_hashes_of` reads them back, from a sliced and a chunked array too."""
+    rng = np.random.default_rng(5)
+    hashes = np.concatenate([[0, 1, -1, np.iinfo(np.int64).min, np.iinfo(np.int64).max],
+                             rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 2_000, dtype=np.int64)])
+    ids = passage_ids(hashes)
+    assert ids.type == pa.string() and ids.to_pylist() == [passage_id(h) for h in hashes.tolist()]
+    assert segment_hashes_of(ids).tolist() == hashes.tolist()
+    assert segment_hashes_of(ids.slice(3, 10)).tolist() == hashes[3:13].tolist()
+    assert segment_hashes_of(pa.chunked_array([ids.slice(0, 7), ids.slice(7)])).tolist() == hashes.tolist()
+    assert passage_ids(np.zeros(0, np.int64)).to_pylist() == [] and segment_hashes_of(NO_IDS).tolist() == []
 
 
 def test_update_passages_after_a_snapshot_adds_rows_for_new_passages_only_and_drops_gone_ones():
@@ -183,7 +208,7 @@ def test_update_passages_after_a_snapshot_adds_rows_for_new_passages_only_and_dr
     fresh_id = passage_id(segment_key(fresh)[0])
     written: list[pa.Table] = []
     outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "n"})], {},
-                              before={known_id, "0123456789abcdef"},
+                              before=pa.array([known_id, "0123456789abcdef", known_id]),
                               old_texts=lambda ids: {i: texts[i] for i in ids if i != "n"}, write=written.append)
     rows = sorted((r["passage_id"], r["article_id"]) for r in pa.concat_tables(written).to_pylist())
     assert rows == sorted([(known_id, "n"), (fresh_id, "n"), (fresh_id, "o3")])
@@ -210,12 +235,12 @@ def test_update_passages_reads_texts_and_writes_rows_one_batch_at_a_time():
     groups = {"a": ["s0", "s1"], "b": ["s2", "s3", "s4"]}
     batches = [(segments_table([s for a in ids for s in article_segments(a, texts[a], 8)]), source(name, ids)) for name, ids in groups.items()]
     written: list[pa.Table] = []
-    batched = update_passages(PASSAGE_STATE.empty_table(), batches, {}, set(), source("old", []), write)
+    batched = update_passages(PASSAGE_STATE.empty_table(), batches, {}, NO_IDS, source("old", []), write)
     assert [kind for kind, _ in events] == ["read a", "write", "read b", "write"]
     assert events[1][1] == events[0][1] and events[3][1] == events[2][1]
     together: list[pa.Table] = []
     whole = update_passages(PASSAGE_STATE.empty_table(), [(pa.concat_tables([s for s, _ in batches]), source("all", list(texts)))], {},
-                            set(), source("old", []), together.append)
+                            NO_IDS, source("old", []), together.append)
     assert batched == whole and batched.rows_added > 0
     order = [(c, "ascending") for c in ("passage_id", "article_id", "start")]
     assert pa.concat_tables(written).sort_by(order).equals(pa.concat_tables(together).sort_by(order))
