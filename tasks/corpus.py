@@ -72,17 +72,30 @@ def snapshot_lookup(snapshot: Snapshot | None, name: str, columns: list[str] | N
     return lambda column, values: snapshot.lookup(name, column, values, names)
 
 
-def only(table: pa.Table, column: str, values: Iterable) -> pa.Table:
+Values = Iterable | pa.Array | pa.ChunkedArray
+
+
+def _value_set(values: Values, value_type: pa.DataType) -> pa.Array:
+    """Values to look rows up by: an Arrow array as it is (repeats do no harm), with no Python object per value (a
+    column of hundreds of thousands of ids), anything else as a sorted array of its distinct values."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(value_type)
+    return pa.array(sorted(set(values)), value_type)
+
+
+def only(table: pa.Table, column: str, values: Values) -> pa.Table:
     """The rows whose `column` value is among `values` (the table itself when that is every row: no copy)."""
     if not table.num_rows:
         return table
-    hit = pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type))
+    hit = pc.is_in(table.column(column), value_set=_value_set(values, table.schema.field(column).type))
     return table if pc.all(hit).as_py() else table.filter(hit)
 
 
-def without(table: pa.Table, column: str, values: Iterable) -> pa.Table:
+def without(table: pa.Table, column: str, values: Values) -> pa.Table:
     """The rows whose `column` value is not among `values`."""
-    value_set = pa.array(sorted(set(values)), table.schema.field(column).type)
+    value_set = _value_set(values, table.schema.field(column).type)
     return table.filter(pc.invert(pc.is_in(table.column(column), value_set=value_set))) if len(value_set) else table
 
 

@@ -177,7 +177,7 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
     survivors = meta.dated(without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
         else DATED_QUOTES.empty_table()
-    survivor_cluster = dict(zip(survivors.column("quote_id").to_pylist(), survivors.column("cluster_id").to_pylist()))
+    survivor_cluster = survivors.select(["quote_id", "cluster_id"])  # before they are clustered again
     hit_rows = old.variants("cluster_id", hit) if hit else QUOTE_VARIANTS.empty_table()
     hit_features = hit_rows.select(VARIANT_FEATURES.names)
     # A variant that lost a day among the survivors may no longer pass the rules with its linked variants (they
@@ -233,10 +233,10 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     renamed = _values(update.renames, "cluster_id")
     members = without(old.quotes("cluster_id", renamed - hit), "quote_id", removed_ids) if renamed - hit \
         else QUOTES.empty_table()
-    before = survivor_cluster | dict(zip(members.column("quote_id").to_pylist(), members.column("cluster_id").to_pylist()))
+    before = pa.concat_tables([survivor_cluster, members.select(survivor_cluster.column_names)]).combine_chunks()
     working = assign_clusters(pa.concat_tables([survivors.select(QUOTES.names), members.select(QUOTES.names)]), update)
-    changed = pc.invert(pc.equal(working.column("cluster_id"),
-                                 pa.array([before[q] for q in working.column("quote_id").to_pylist()], pa.string())))
+    changed = pc.invert(pc.equal(working.column("cluster_id"), pc.take(
+        before.column("cluster_id"), pc.index_in(working.column("quote_id"), value_set=before.column("quote_id")))))
     updates = without(working.filter(changed).select(["quote_id", "cluster_id"]), "quote_id", unchanged)
     moved = dict(zip(working.column("quote_id").to_pylist(), working.column("cluster_id").to_pylist()))
     carried = carried.set_column(carried.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), pa.array(
@@ -258,7 +258,8 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     others = old.variants("cluster_id", final - hit) if final - hit else QUOTE_VARIANTS.empty_table()
     cluster_variants = pa.concat_tables([without(others, "variant", _values(variants, "variant") | hit_variants), variants])
     old_members = old.quotes("cluster_id", rebuilt - hit) if rebuilt - hit else QUOTES.empty_table()
-    members = pa.concat_tables([without(old_members, "quote_id", removed_ids | _values(working, "quote_id")).select(QUOTES.names),
+    members = pa.concat_tables([without(without(old_members, "quote_id", removed_ids), "quote_id", working.column("quote_id"))
+                                .select(QUOTES.names),
                                 working, clustered.select(QUOTES.names)])
     members = only(members, "cluster_id", rebuilt)
     rebuilt_rows, rebuilt_outlets = quote_cluster_rows(only(cluster_variants, "cluster_id", rebuilt), members,

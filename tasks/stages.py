@@ -29,6 +29,7 @@ from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
 from tasks.config import PipelineConfig
 from tasks.corpus import (
     ARTICLE_KEYS,
+    only,
     previous,
     read_parts,
     split_parts,
@@ -257,18 +258,18 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     config = run.config.dedup
     article_paths = staging_paths(normalised, "articles_path")
     previous_articles = previous(run, "articles", ARTICLE_KEYS)
-    kept = without(previous_articles, "source_path", replaced_sources(run, parsed))
+    replaced = replaced_sources(run, parsed)
+    kept = without(previous_articles, "source_path", replaced)
     current = pa.concat_tables([kept, read_parts(article_paths, ARTICLES, ARTICLE_KEYS)])
-    present = set(current.column("content_hash").to_pylist())
+    present = pc.unique(current.column("content_hash"))
     old_index = previous(run, "_state/minhash")
-    index = old_index.filter(pc.is_in(old_index.column("content_hash"), value_set=pa.array(sorted(present), pa.string())))
+    index = only(old_index, "content_hash", present)
     new_index = _distinct_new(read_parts(staging_paths(normalised, "minhash_path"), MINHASH_INDEX), index)
     pairs = candidate_pairs(new_index, index, config)
     wanted = set(pairs.column("content_a").to_pylist()) | set(pairs.column("content_b").to_pylist())
     new_edges = confirm_pairs(pairs, texts_by(run, "content_hash", wanted, article_paths), config)
     old_edges = previous(run, "_state/near_edges")
-    old_edges = old_edges.filter(pc.and_(*(pc.is_in(old_edges.column(c), value_set=pa.array(sorted(present), pa.string()))
-                                          for c in ("content_a", "content_b"))))
+    old_edges = only(only(old_edges, "content_a", present), "content_b", present)
     edges = pa.concat_tables([old_edges, new_edges])
     assignments = assign_clusters(current, edges)
     content_of = dict(zip(current.column("article_id").to_pylist(), current.column("content_hash").to_pylist()))
@@ -278,8 +279,8 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     outcome = DedupOutcome(
         assignments=assignments, updates=changed_assignments(kept, assignments),
         duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
-        dropped_contents=set(old_index.column("content_hash").to_pylist()) - present, edges=edges,
-        removed_articles=set(previous_articles.column("article_id").to_pylist()) - set(kept.column("article_id").to_pylist())
+        dropped_contents=set(without(old_index, "content_hash", present).column("content_hash").to_pylist()), edges=edges,
+        removed_articles=set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist())
         - {i for r in normalised for i in r.unchanged},
         new_edges=new_edges.num_rows,
     )
