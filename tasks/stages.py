@@ -47,6 +47,7 @@ from tasks.dedup import (
     known_similarities,
     pairs_needing_similarity,
     similarities,
+    stale_signatures,
 )
 from tasks.export import commit_snapshot, previous_versions, replaced_sources
 from tasks.ingest import ParseJob, ParseResult, parse_batch
@@ -279,7 +280,7 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     outcome = DedupOutcome(
         assignments=assignments, updates=changed_assignments(kept, assignments),
         duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
-        dropped_contents=set(without(old_index, "content_hash", present).column("content_hash").to_pylist()), edges=edges,
+        dropped_contents=stale_signatures(old_index, present), edges=edges,
         removed_articles=set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist())
         - {i for r in normalised for i in r.unchanged},
         new_edges=new_edges.num_rows,

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tasks.config import DedupConfig
-from tasks.dedup import assign_clusters, near_duplicate_edges
+from tasks.dedup import STALE_INDEX_SHARE, assign_clusters, near_duplicate_edges, stale_signatures
 from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
 from tasks.normalise import content_hash
 from tasks import passages
@@ -244,3 +244,16 @@ def test_update_passages_reads_texts_and_writes_rows_one_batch_at_a_time():
     assert batched == whole and batched.rows_added > 0
     order = [(c, "ascending") for c in ("passage_id", "article_id", "start")]
     assert pa.concat_tables(written).sort_by(order).equals(pa.concat_tables(together).sort_by(order))
+
+
+def test_stale_signatures_leave_the_index_only_past_their_share():
+    """No signature of a text gone leaves while they are at most STALE_INDEX_SHARE of the index rows; past it,
+    all of them do, and never one of a text present."""
+    index = pa.table({"content_hash": pa.array([f"h{i:02d}" for i in range(20)]),
+                      "signature": pa.array([[i] for i in range(20)], pa.list_(pa.uint32()))})
+    allowed = int(STALE_INDEX_SHARE * 20)
+    assert allowed >= 1
+    assert stale_signatures(index, pa.array([f"h{i:02d}" for i in range(allowed, 20)])) == set()
+    present = pa.array([f"h{i:02d}" for i in range(allowed + 1, 20)] + ["a text not indexed"])
+    assert stale_signatures(index, present) == {f"h{i:02d}" for i in range(allowed + 1)}
+    assert stale_signatures(index.slice(0, 0), present) == set()

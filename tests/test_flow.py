@@ -11,11 +11,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import polars as pl
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pytest
 
 from conftest import dataset_rows
 from flows.pipeline import newsflow
+from tasks import dedup
 from tasks.config import PipelineConfig
 from tasks.schemas import ARTICLES, REJECTED, STATE_TABLES
 from tasks.storage import STATE_DIR, current_snapshot
@@ -160,8 +162,8 @@ def _planet_record(number: int, footer: bool, outlet: str = "Daily Planet") -> s
 
 
 def _everything(out: Path) -> dict[str, list[str]]:
-    """Every dataset's and state table's rows (as `dataset_rows`), the file state without its timestamps; the quote
-    clusters' links are checked, not returned."""
+    """Every dataset's and state table's rows (as `dataset_rows`), the file state without its timestamps and the
+    MinHash index without signatures of texts gone; the quote clusters' links are checked, not returned."""
     snapshot = current_snapshot(out)
     state = {}
     # The quote clusters' links are a spanning forest of each cluster: which pairs it holds depends on the order the
@@ -171,8 +173,13 @@ def _everything(out: Path) -> dict[str, list[str]]:
     links = snapshot.read("_state/quote_edges")
     assert all(a < b and cluster[a] == cluster[b] for a, b in zip(links.column("variant_a").to_pylist(),
                                                                   links.column("variant_b").to_pylist()))
+    # The MinHash index may keep the signatures of texts that left the corpus, up to a share of its rows
+    # (`dedup.stale_signatures`): only those of the corpus's texts are compared.
+    texts = snapshot.read("articles", ["content_hash"]).column("content_hash")
     for name in STATE_TABLES.keys() - {"_state/quote_edges"}:
         table = snapshot.read(name)
+        if name == "_state/minhash":
+            table = table.filter(pc.is_in(table.column("content_hash"), value_set=pc.unique(texts)))
         table = table.drop_columns([c for c in ("seen_at", "mtime_ns") if c in table.column_names])
         state[name] = sorted(json.dumps(r, sort_keys=True, default=str) for r in table.to_pylist())
     return {**dataset_rows(out), **state}
@@ -335,6 +342,33 @@ def test_dedup_is_incremental_and_follows_deletions(seed_corpus, tmp_path):
     full = tmp_path / "full"
     _run(seed_corpus, full)
     assert _partition(_articles(full)) == _partition(_articles(out))
+
+
+def test_the_minhash_index_keeps_signatures_of_texts_gone_until_they_are_too_many(seed_corpus, tmp_path, monkeypatch):
+    """A deleted article's signature stays in the index (its part is not rewritten) while such signatures are at
+    most STALE_INDEX_SHARE of its rows, serves again when the text comes back, and all go once they pass that
+    share; the datasets and the rest of the state equal a full refresh's throughout."""
+    monkeypatch.setattr(dedup, "STALE_INDEX_SHARE", 0.25)
+    out, full = tmp_path / "out", tmp_path / "full"
+    files = sorted(seed_corpus.glob("*.txt"))
+    texts = {path: path.read_bytes() for path in files}
+
+    def run() -> set[str]:
+        _run(seed_corpus, out)
+        shutil.rmtree(full, ignore_errors=True)
+        _run(seed_corpus, full)
+        assert _everything(out) == _everything(full)
+        return set(current_snapshot(out).read("_state/minhash").column("content_hash").to_pylist())
+
+    everything = run()
+    assert len(everything) == 5
+    files[0].unlink()  # 1 of 5 signatures stale: kept
+    assert run() == everything
+    files[0].write_bytes(texts[files[0]])  # back, with the signature kept for it
+    assert run() == everything
+    files[1].unlink()
+    files[2].unlink()  # 2 of 5 stale: both go
+    assert run() == {a["content_hash"] for a in _articles(out)} and len(everything) - 2 == 3
 
 
 def test_two_runs_on_the_same_input_give_identical_datasets(seed_corpus, tmp_path):
