@@ -308,7 +308,9 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     outcome = update_passages(kept_segments, new_batches, {k: a.cluster_id for k, a in deduped.assignments.items()},
                               before, partial(texts_by, run, "article_id", new_articles_paths=[]),
                               lambda rows: builder.write("passages", rows, f"new-{next(parts):05d}"))
-    builder.write("_state/segments", pa.concat_tables([PASSAGE_STATE.empty_table(), *(segments for segments, _ in new_batches)]), "new")
+    # A part per batch, as the articles: a later run rewrites only the parts holding an article it replaces.
+    for number, (segments, _) in enumerate(new_batches):
+        builder.write("_state/segments", segments, f"new-{number:05d}")
     get_run_logger().info("passages: %d reused passages; %d occurrences added, %d passages no longer reused",
                           outcome.reused_passages, outcome.rows_added, len(outcome.removed_ids))
     return outcome

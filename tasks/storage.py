@@ -153,10 +153,8 @@ class Snapshot:
         schema = ALL_TABLES[name]
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        parts = [pq.read_table(p, columns=schema.names) for p in self.part_files(name)]
-        if not parts:
-            return schema.empty_table()
-        return pa.concat_tables([conform(t, schema) for t in parts])
+        parts = each_part(lambda part: conform(pq.read_table(part, columns=schema.names), schema), self.part_files(name))
+        return pa.concat_tables(parts) if parts else schema.empty_table()
 
     def lookup(self, name: str, key: str, values: Iterable, columns: list[str]) -> pa.Table:
         """Rows whose `key` is among `values`, reading other columns only from parts that hold one."""
