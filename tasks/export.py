@@ -40,16 +40,18 @@ def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
 
 def previous_versions(run: Run, sources: set[str]) -> pa.Table:
     """PREVIOUS_VERSIONS rows of the previous articles of the given sources: re-ingested ones keep their
-    ingested_at, and one that comes back unchanged for the later stages (the same fingerprint) is not redone by
-    them. A full refresh redoes everything: no fingerprints then (nor their columns read)."""
+    ingested_at, one that comes back unchanged for the later stages (the same fingerprint) is not redone by
+    them, and a text that comes back the same keeps its language. A full refresh redoes everything: no
+    fingerprints nor languages then (nor their columns read)."""
     if run.previous is None or not sources:
         return PREVIOUS_VERSIONS.empty_table()
-    refresh = run.refresh_reason is not None
-    rows = run.previous.lookup("articles", "source_path", sources,
-                               ["article_id", "ingested_at"] if refresh else ["ingested_at", *FINGERPRINTED])
-    fingerprints = pa.nulls(rows.num_rows, pa.string()) if refresh else pa.array(article_fingerprints(rows), pa.string())
-    return pa.table({"article_id": rows.column("article_id"), "ingested_at": rows.column("ingested_at"),
-                     "fingerprint": fingerprints}, schema=PREVIOUS_VERSIONS)
+    if run.refresh_reason is not None:
+        rows = run.previous.lookup("articles", "source_path", sources, ["article_id", "ingested_at"])
+        return pa.table({name: rows.column(name) if name in rows.column_names else pa.nulls(rows.num_rows, field.type)
+                         for name, field in zip(PREVIOUS_VERSIONS.names, PREVIOUS_VERSIONS)}, schema=PREVIOUS_VERSIONS)
+    rows = run.previous.lookup("articles", "source_path", sources, ["ingested_at", *FINGERPRINTED])
+    return rows.append_column("fingerprint", pa.array(article_fingerprints(rows), pa.string())) \
+        .select(PREVIOUS_VERSIONS.names).cast(PREVIOUS_VERSIONS)
 
 
 def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> pa.Table:

@@ -99,10 +99,12 @@ def unchanged_articles(articles: pa.Table, fingerprints: dict[str, str]) -> list
 
 def finish_articles(parsed: pa.Table, boilerplate: dict[str, frozenset[int]],
                     first_ingested: dict[str, datetime], config: PipelineConfig,
-                    now: datetime) -> tuple[pa.Table, pa.Table]:
+                    now: datetime, known_languages: dict[str, Language] | None = None) -> tuple[pa.Table, pa.Table]:
     """Parsed rows to article rows: drop corpus boilerplate, join paragraphs, detect language.
 
-    Articles left with too little text become rejected rows instead.
+    Articles left with too little text become rejected rows instead. `known_languages` holds the languages of
+    texts (by content hash) already detected with this config, such as the previous versions' of re-read
+    articles: those are not detected again.
     """
     kept: list[tuple[dict, list[str], str]] = []
     rejected: list[dict] = []
@@ -116,11 +118,15 @@ def finish_articles(parsed: pa.Table, boilerplate: dict[str, frozenset[int]],
                              "detail": f"{len(text)} characters left after removing outlet boilerplate"})
             continue
         kept.append((row, body, text))
-    languages = detect_languages([text for _, _, text in kept], config.normalise)
+    hashes = [content_hash(text) for _, _, text in kept]
+    known = known_languages or {}
+    unknown = [i for i, h in enumerate(hashes) if h not in known]
+    detected = dict(zip(unknown, detect_languages([kept[i][2] for i in unknown], config.normalise)))
+    languages = [detected[i] if i in detected else known[h] for i, h in enumerate(hashes)]
     articles = [
         {
             **{name: row[name] for name in ARTICLES.names if name in PARSED.names},
-            "content_hash": content_hash(text),
+            "content_hash": text_hash,
             "language": language.code,
             "language_score": language.score,
             "language_reliable": language.reliable,
@@ -133,7 +139,7 @@ def finish_articles(parsed: pa.Table, boilerplate: dict[str, frozenset[int]],
             "ingested_at": first_ingested.get(row["article_id"], now),
             "pipeline_version": PIPELINE_VERSION,
         }
-        for (row, body, text), language in zip(kept, languages)
+        for (row, body, text), text_hash, language in zip(kept, hashes, languages)
     ]
     return pa.Table.from_pylist(articles, schema=ARTICLES), pa.Table.from_pylist(rejected, schema=REJECTED)
 
@@ -184,9 +190,12 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     ids = versions.column("article_id").to_pylist()
     first_ingested = dict(zip(ids, versions.column("ingested_at").to_pylist()))
     fingerprints = {i: f for i, f in zip(ids, versions.column("fingerprint").to_pylist()) if f is not None}
+    languages = {h: Language(code, score, reliable) for h, code, score, reliable in zip(
+        *(versions.column(c).to_pylist() for c in ("content_hash", "language", "language_score", "language_reliable")))
+        if h is not None}
     groups = set(parsed.column("boilerplate_group").to_pylist())
     boilerplate = {g: job.boilerplate[g] for g in groups if g in job.boilerplate}
-    articles, rejected = finish_articles(parsed, boilerplate, first_ingested, job.config, job.now)
+    articles, rejected = finish_articles(parsed, boilerplate, first_ingested, job.config, job.now, languages)
     unchanged = unchanged_articles(articles, fingerprints)
     fresh = without(articles, "article_id", unchanged)
     distinct = dict(zip(fresh.column("content_hash").to_pylist(), fresh.column("text").to_pylist()))

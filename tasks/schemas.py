@@ -234,8 +234,14 @@ PREVIOUS_VERSIONS = pa.schema(
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("ingested_at", UTC_TS, nullable=False),
         pa.field("fingerprint", pa.string()),  # of the columns later stages read; null on a full refresh
+        # The text's hash and language: a text that comes back the same is not detected again (null on a refresh).
+        ARTICLES.field("content_hash").with_nullable(True),
+        ARTICLES.field("language"),
+        ARTICLES.field("language_score"),
+        ARTICLES.field("language_reliable").with_nullable(True),
     ],
-    metadata={"description": "Staging: first ingestion time and fingerprint of articles a run replaces."},
+    metadata={"description": "Staging: first ingestion time, fingerprint, text hash and language of articles a run "
+                             "replaces."},
 )
 
 # State kept beside the datasets so the next run knows what it has already seen.

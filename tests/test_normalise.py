@@ -10,6 +10,7 @@ import pytest
 
 from tasks.boilerplate import paragraph_hash
 from tasks.config import NormaliseConfig, PipelineConfig
+from tasks.language import Language
 from tasks.normalise import FINGERPRINTED, article_fingerprints, detect_language, detect_languages, finish_articles, unchanged_articles
 from tasks.schemas import ARTICLES, PARSED
 
@@ -81,6 +82,21 @@ def test_first_ingested_time_is_kept_on_reprocessing():
     earlier = datetime(2020, 5, 5, tzinfo=timezone.utc)
     articles, _ = finish_articles(_parsed([EN]), {}, {"id1": earlier}, PipelineConfig(), NOW)
     assert articles.column("ingested_at").to_pylist() == [earlier]
+
+
+def test_a_text_whose_language_is_known_is_not_detected_again():
+    """The language given for a text's content hash is taken as it is (a made-up one shows it was not detected);
+    another text of the batch is still detected."""
+    config = PipelineConfig(ingest={"min_article_chars": 10})
+    detected, _ = finish_articles(_parsed([EN]), {}, {}, config, NOW)
+    (text_hash,) = detected.column("content_hash").to_pylist()
+    assert detected.column("language").to_pylist() == ["en"]
+    parsed = pa.concat_tables([_parsed([EN]), _parsed(["Der Präsident sagte am Mittwoch, China sei bereit, die "
+                                                       "strategische Zusammenarbeit mit Russland zu vertiefen."])])
+    known = {text_hash: Language("xx", 0.5, False)}
+    articles, _ = finish_articles(parsed, {}, {}, config, NOW, known)
+    assert [(r["language"], r["language_score"], r["language_reliable"]) for r in articles.to_pylist()] \
+        == [("xx", 0.5, False), ("de", articles.column("language_score")[1].as_py(), False)]
 
 
 def test_an_article_is_unchanged_for_the_later_stages_only_if_what_they_read_is_the_same(tmp_path):
