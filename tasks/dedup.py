@@ -18,6 +18,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from tasks.config import DedupConfig
+from tasks.corpus import without
 from tasks.minhash import MinHasher, estimated_jaccard
 from tasks.schemas import DUPLICATE_PAIRS, MINHASH_INDEX, NEAR_EDGES
 
@@ -268,7 +269,7 @@ STALE_INDEX_SHARE = 0.1
 def stale_signatures(index: pa.Table, present: pa.Array) -> set[str]:
     """The content hashes whose signatures leave the MinHash index now: none while those of texts not `present`
     are at most STALE_INDEX_SHARE of its rows, then all of them."""
-    stale = index.filter(pc.invert(pc.is_in(index.column("content_hash"), value_set=present)))
+    stale = without(index, "content_hash", present)
     if stale.num_rows <= STALE_INDEX_SHARE * index.num_rows:
         return set()
     return set(stale.column("content_hash").to_pylist())

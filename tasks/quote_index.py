@@ -196,8 +196,9 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         redo = only(survivors, "cluster_id", reshaped)
         if redo.num_rows:
             # Clustered again from the links that still hold: only pairs across the pieces they leave are tested.
-            linked = _values(redo, "variant") - broken
-            update = cluster_quotes(redo, old.keys("variant", _values(redo, "variant")), QUOTE_VARIANTS.empty_table(),
+            redo_variants = _values(redo, "variant")
+            linked = redo_variants - broken
+            update = cluster_quotes(redo, old.keys("variant", redo_variants), QUOTE_VARIANTS.empty_table(),
                                     no_keys, config, hit_features,
                                     only(old.edges("variant_a", linked), "variant_b", linked) if linked else None)
             redo, redo_edges = assign_clusters(redo, update), update.edges
