@@ -16,6 +16,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+import numpy as np
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
@@ -30,6 +31,19 @@ from tasks.storage import then_release, use_system_allocator
 def chunk(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     """Split items into consecutive batches of at most `size`."""
     return [items[i : i + size] for i in range(0, len(items), max(1, size))]
+
+
+def spread(items: Sequence[Any], weights: Sequence[int], size: int, workers: int) -> list[Sequence[Any]]:
+    """Consecutive batches of at most `size` items; too few items to give every worker a full batch are cut
+    into one batch per worker of about equal weight instead (an incremental run's few hundred files: both
+    cores parse and normalise them, not one batch of 500 beside a small rest)."""
+    if workers <= 1 or len(items) >= size * workers or len(items) < 2:
+        return chunk(items, size)
+    ends = np.cumsum(np.maximum(np.asarray(weights, np.int64), 1))
+    parts = min(workers, len(items))
+    cuts = np.unique(np.searchsorted(ends, ends[-1] * np.arange(1, parts) / parts, side="right"))
+    bounds = [0, *(int(c) for c in cuts if 0 < c < len(items)), len(items)]
+    return [items[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 class BatchFailed(RuntimeError):

@@ -24,7 +24,7 @@ from prefect.cache_policies import NONE
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from tasks.batches import Batches, chunk
+from tasks.batches import Batches, spread
 from tasks.boilerplate import CorpusBoilerplate, update_corpus_boilerplate
 from tasks.config import PipelineConfig
 from tasks.corpus import (
@@ -191,7 +191,7 @@ def parse(run: Run, files: list[RawFile], label: str, batches: Batches) -> list[
         ParseJob(files=list(batch), previous_hashes={f.source_path: previous[f.source_path] for f in batch if f.source_path in previous},
                  config=run.config, staging_path=str(builder.root / "_staging" / f"parsed-{label}-{i:05d}.parquet"),
                  rejected_path=str(builder.part_path("rejected", f"{label}-{i:05d}")), seen_at=run.started_at)
-        for i, batch in enumerate(chunk(files, run.config.batch_size))
+        for i, batch in enumerate(spread(files, [f.size for f in files], run.config.batch_size, run.config.resolved_workers()))
     ]
     results = batches.map(f"parse-{label}", parse_batch, jobs, _files_named)
     rejected = sum((r.rejected_reasons for r in results), Counter())

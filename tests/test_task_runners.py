@@ -14,7 +14,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from conftest import dataset_rows
 from flows.pipeline import newsflow
-from tasks.batches import Batches, BatchFailed, Parcel, run_batch
+from tasks.batches import Batches, BatchFailed, Parcel, run_batch, spread
 from tasks.config import PipelineConfig
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -105,3 +105,18 @@ def test_batches_retry_with_backoff():
     assert run_batch.retries == 2
     delays = run_batch.retry_delay_seconds
     assert list(delays) == sorted(delays) and delays[0] > 0
+
+
+def test_spread_cuts_a_small_run_into_a_batch_per_worker_of_about_equal_weight():
+    files = list(range(10))
+    weights = [100, 1, 1, 1, 1, 100, 1, 1, 1, 1]
+    # Fewer items than would fill every worker: one batch per worker, consecutive, cut near half the weight.
+    assert spread(files, weights, 500, 2) == [files[:5], files[5:]]
+    assert spread(files, [1] * 10, 500, 3) == [files[:3], files[3:6], files[6:]]
+    # Enough to fill every worker, a single worker, or a single item: batches of the configured size.
+    assert spread(files, weights, 4, 2) == [files[:4], files[4:8], files[8:]]
+    assert spread(files, weights, 500, 1) == [files]
+    assert spread(files[:1], weights[:1], 500, 2) == [files[:1]]
+    # One item heavier than the rest together: no empty batch, every item once, in order.
+    heavy = spread(files[:4], [1000, 1, 1, 1], 500, 3)
+    assert [i for batch in heavy for i in batch] == files[:4] and all(heavy)
