@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from tasks.run import Run
 from tasks.schemas import ALL_TABLES, ARTICLES, conform
-from tasks.storage import Snapshot, write_parquet
+from tasks.storage import Snapshot, read_part, write_parquet
 
 ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "ingested_at", "cluster_id", "duplicate_of"]
 
@@ -20,7 +20,7 @@ ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "in
 def read_parts(paths: Iterable[str | None], schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
     """Concatenate staging files (None entries skipped) conformed to a schema or some of its columns."""
     wanted = pa.schema([schema.field(c) for c in columns]) if columns else schema
-    return pa.concat_tables([wanted.empty_table(), *(conform(pq.read_table(p, columns=wanted.names), wanted) for p in paths if p)])
+    return pa.concat_tables([wanted.empty_table(), *(conform(read_part(p, wanted.names), wanted) for p in paths if p)])
 
 
 def split_parts(paths: list[str], schema: pa.Schema, column: str, parts: list[pa.Array], directory: Path,
@@ -36,7 +36,7 @@ def split_parts(paths: list[str], schema: pa.Schema, column: str, parts: list[pa
     writers = [pq.ParquetWriter(target, schema) for target in targets]
     try:
         for path in paths:
-            table = conform(pq.read_table(path, columns=schema.names), schema)
+            table = conform(read_part(path, schema.names), schema)
             at = pc.fill_null(pc.index_in(table.column(column), value_set=values), -1).to_numpy(zero_copy_only=False)
             part = part_of[at]
             for i, writer in enumerate(writers):
@@ -117,11 +117,11 @@ def staged_texts(key: str, values: set[str], paths: list[str | None]) -> dict[st
         return texts
     value_set = pa.array(sorted(values), pa.string())
     for path in filter(None, paths):
-        keys = pq.read_table(path, columns=[key]).column(key)
-        hit = pc.is_in(keys, value_set=value_set)
-        if pc.any(hit).as_py():
-            rows = pq.read_table(path, columns=[key, "text"]).filter(hit)
-            texts.update(zip(rows.column(key).to_pylist(), rows.column("text").to_pylist()))
+        with pq.ParquetFile(path) as file:
+            hit = pc.is_in(file.read(columns=[key]).column(key), value_set=value_set)
+            if pc.any(hit).as_py():
+                rows = file.read(columns=[key, "text"]).filter(hit)
+                texts.update(zip(rows.column(key).to_pylist(), rows.column("text").to_pylist()))
     return texts
 
 
@@ -134,7 +134,7 @@ def final_article_parts(paths: list[str], assignments: dict, part_path) -> list[
     """Write staged article rows with their duplicate cluster as the snapshot's new article parts."""
     written = []
     for path in paths:
-        rows = pq.read_table(path)
+        rows = read_part(path)
         ids = rows.column("article_id").to_pylist()
         rows = rows.set_column(rows.column_names.index("cluster_id"), "cluster_id",
                                pa.array([assignments[i].cluster_id for i in ids], pa.string()))

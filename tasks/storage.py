@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -44,6 +45,14 @@ PARQUET_OPTIONS = {"compression": "zstd", "row_group_size": 16_384, "write_stati
 # GIL, so threads keep both cores busy on the part files an incremental run touches.
 PART_THREADS = min(4, os.cpu_count() or 1)
 T = TypeVar("T")
+
+
+def read_part(path: Path | str, columns: list[str] | None = None) -> pa.Table:
+    """Columns of one Parquet file, read by Parquet's own file reader. `pq.read_table` goes through the dataset
+    layer, which for a single file costs more than the read: 3.0-3.2 ms a part against 1.9-2.0 whole, 0.7-1.6
+    against 0.5-1.3 for one key column (parts of articles, passages and mentions of the 100k corpus)."""
+    with pq.ParquetFile(path) as file:
+        return file.read(columns=columns)
 
 
 def each_part(fn: Callable[[Path], T], parts: list[Path]) -> list[T]:
@@ -153,7 +162,7 @@ class Snapshot:
         schema = ALL_TABLES[name]
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        parts = each_part(lambda part: conform(pq.read_table(part, columns=schema.names), schema), self.part_files(name))
+        parts = each_part(lambda part: conform(read_part(part, schema.names), schema), self.part_files(name))
         return pa.concat_tables(parts) if parts else schema.empty_table()
 
     def lookup(self, name: str, key: str, values: Iterable, columns: list[str]) -> pa.Table:
@@ -163,8 +172,9 @@ class Snapshot:
         out_schema = pa.schema([schema.field(c) for c in columns])
 
         def found(part: Path) -> pa.Table | None:
-            hit = pc.is_in(pq.read_table(part, columns=[key]).column(key), value_set=wanted)
-            return conform(pq.read_table(part, columns=columns).filter(hit), out_schema) if pc.any(hit).as_py() else None
+            with pq.ParquetFile(part) as file:
+                hit = pc.is_in(file.read(columns=[key]).column(key), value_set=wanted)
+                return conform(file.read(columns=columns).filter(hit), out_schema) if pc.any(hit).as_py() else None
 
         parts = each_part(found, self.part_files(name)) if len(wanted) else []
         return pa.concat_tables([out_schema.empty_table(), *filter(None, parts)])
@@ -263,16 +273,17 @@ class SnapshotBuilder:
             if not probe:
                 _link_or_copy(part, target)
                 return 0
-            columns = pq.read_table(part, columns=probe)
-            gone = pa.array([False] * columns.num_rows, pa.bool_())
-            for column, values in drop_sets.items():
-                gone = pc.or_(gone, pc.is_in(columns.column(column), value_set=values))
-            n_gone = pc.sum(gone).as_py() or 0
-            changed = update_keys is not None and pc.any(pc.is_in(columns.column(key), value_set=update_keys)).as_py()
-            if n_gone == 0 and not changed:
-                _link_or_copy(part, target)
-                return 0
-            kept = pq.read_table(part).filter(pc.invert(gone))
+            with pq.ParquetFile(part) as file:
+                columns = file.read(columns=probe)
+                gone = pa.array(np.zeros(columns.num_rows, bool))
+                for column, values in drop_sets.items():
+                    gone = pc.or_(gone, pc.is_in(columns.column(column), value_set=values))
+                n_gone = pc.sum(gone).as_py() or 0
+                changed = update_keys is not None and pc.any(pc.is_in(columns.column(key), value_set=update_keys)).as_py()
+                if n_gone == 0 and not changed:
+                    _link_or_copy(part, target)
+                    return 0
+                kept = file.read().filter(pc.invert(gone))
             if changed:
                 kept = apply_updates(kept, updates, key)
             if kept.num_rows:
