@@ -121,15 +121,15 @@ def tree_rss_kb(root: int, cpu: dict[int, tuple[str, float]] | None = None, rss_
     return total * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def run_child(cmd: list[str], log: Path) -> ChildResult:
-    """Run cmd with output to log; time it, read its CPU time and peak RSS from os.wait4, and sample
-    the memory of its whole process tree every quarter second."""
+def run_child(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> ChildResult:
+    """Run cmd (with `env` as its environment, when given) with output to log; time it, read its CPU time and
+    peak RSS from os.wait4, and sample the memory of its whole process tree every quarter second."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         out.write(("$ " + " ".join(map(str, cmd)) + "\n").encode())
         out.flush()
         began = time.perf_counter()
-        child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         # wait4 gives this child's own rusage (CPU time and ru_maxrss cover the descendants it waited for)
         peak_tree, peak_by_kind = 0, {}
         cpu: dict[int, tuple[str, float]] = {}
