@@ -33,14 +33,22 @@ def chunk(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), max(1, size))]
 
 
-def spread(items: Sequence[Any], weights: Sequence[int], size: int, workers: int) -> list[Sequence[Any]]:
-    """Consecutive batches of at most `size` items; too few items to give every worker a full batch are cut
-    into one batch per worker of about equal weight instead (an incremental run's few hundred files: both
-    cores parse and normalise them, not one batch of 500 beside a small rest)."""
-    if workers <= 1 or len(items) >= size * workers or len(items) < 2:
+# The least weight (bytes of raw files) worth a batch of its own when a small run is spread over the workers: a
+# spawned worker takes about a second to start, in which the flow's process parses and normalises ~2 MB of
+# seed-like articles; a run of a few new files stays one batch in the flow's process.
+SPREAD_MIN_WEIGHT = 2 << 20
+
+
+def spread(items: Sequence[Any], weights: Sequence[int], size: int, workers: int,
+           min_weight: int = SPREAD_MIN_WEIGHT) -> list[Sequence[Any]]:
+    """Consecutive batches of at most `size` items; too few items to give every worker a full batch, but weighing
+    at least `min_weight` a worker, are cut into one batch per worker of about equal weight instead (the few
+    hundred files an incremental run re-reads: both cores parse and normalise them, not one)."""
+    total = int(np.maximum(np.asarray(weights, np.int64), 1).sum()) if len(items) else 0
+    parts = min(workers, len(items), total // max(min_weight, 1))
+    if parts < 2 or len(items) >= size * workers:
         return chunk(items, size)
     ends = np.cumsum(np.maximum(np.asarray(weights, np.int64), 1))
-    parts = min(workers, len(items))
     cuts = np.unique(np.searchsorted(ends, ends[-1] * np.arange(1, parts) / parts, side="right"))
     bounds = [0, *(int(c) for c in cuts if 0 < c < len(items)), len(items)]
     return [items[a:b] for a, b in zip(bounds, bounds[1:])]

@@ -111,12 +111,20 @@ def test_spread_cuts_a_small_run_into_a_batch_per_worker_of_about_equal_weight()
     files = list(range(10))
     weights = [100, 1, 1, 1, 1, 100, 1, 1, 1, 1]
     # Fewer items than would fill every worker: one batch per worker, consecutive, cut near half the weight.
-    assert spread(files, weights, 500, 2) == [files[:5], files[5:]]
-    assert spread(files, [1] * 10, 500, 3) == [files[:3], files[3:6], files[6:]]
+    assert spread(files, weights, 500, 2, min_weight=10) == [files[:5], files[5:]]
+    assert spread(files, [1] * 10, 500, 3, min_weight=1) == [files[:3], files[3:6], files[6:]]
     # Enough to fill every worker, a single worker, or a single item: batches of the configured size.
-    assert spread(files, weights, 4, 2) == [files[:4], files[4:8], files[8:]]
-    assert spread(files, weights, 500, 1) == [files]
-    assert spread(files[:1], weights[:1], 500, 2) == [files[:1]]
+    assert spread(files, weights, 4, 2, min_weight=10) == [files[:4], files[4:8], files[8:]]
+    assert spread(files, weights, 500, 1, min_weight=10) == [files]
+    assert spread(files[:1], weights[:1], 500, 2, min_weight=10) == [files[:1]]
+    # Too little weight for a batch a worker: as many batches as the weight allows, here one.
+    assert spread(files, weights, 500, 2, min_weight=150) == [files]
+    assert spread(files, [1] * 10, 500, 3, min_weight=5) == [files[:5], files[5:]]
     # One item heavier than the rest together: no empty batch, every item once, in order.
-    heavy = spread(files[:4], [1000, 1, 1, 1], 500, 3)
+    heavy = spread(files[:4], [1000, 1, 1, 1], 500, 3, min_weight=10)
     assert [i for batch in heavy for i in batch] == files[:4] and all(heavy)
+
+
+def test_a_run_of_a_few_small_files_stays_one_batch():
+    # The seeds (a few KB each) or a handful of new files: one batch in the flow's process, no workers started.
+    assert spread(list(range(5)), [4_000] * 5, 500, 2) == [list(range(5))]
