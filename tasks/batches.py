@@ -44,11 +44,10 @@ def spread(items: Sequence[Any], weights: Sequence[int], size: int, workers: int
     """Consecutive batches of at most `size` items; too few items to give every worker a full batch, but weighing
     at least `min_weight` a worker, are cut into one batch per worker of about equal weight instead (the few
     hundred files an incremental run re-reads: both cores parse and normalise them, not one)."""
-    total = int(np.maximum(np.asarray(weights, np.int64), 1).sum()) if len(items) else 0
-    parts = min(workers, len(items), total // max(min_weight, 1))
+    ends = np.cumsum(np.maximum(np.asarray(weights, np.int64), 1))  # every item weighs at least 1
+    parts = min(workers, len(items), int(ends[-1]) // max(min_weight, 1) if len(items) else 0)
     if parts < 2 or len(items) >= size * workers:
         return chunk(items, size)
-    ends = np.cumsum(np.maximum(np.asarray(weights, np.int64), 1))
     cuts = np.unique(np.searchsorted(ends, ends[-1] * np.arange(1, parts) / parts, side="right"))
     bounds = [0, *(int(c) for c in cuts if 0 < c < len(items)), len(items)]
     return [items[a:b] for a, b in zip(bounds, bounds[1:])]

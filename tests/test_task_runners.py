@@ -117,7 +117,7 @@ def test_spread_cuts_a_small_run_into_a_batch_per_worker_of_about_equal_weight()
     assert spread(files, weights, 4, 2, min_weight=10) == [files[:4], files[4:8], files[8:]]
     assert spread(files, weights, 500, 1, min_weight=10) == [files]
     assert spread(files[:1], weights[:1], 500, 2, min_weight=10) == [files[:1]]
-    # Too little weight for a batch a worker: as many batches as the weight allows, here one.
+    # Too little weight for a batch a worker: as many batches as the weight allows (one, then two of three).
     assert spread(files, weights, 500, 2, min_weight=150) == [files]
     assert spread(files, [1] * 10, 500, 3, min_weight=5) == [files[:5], files[5:]]
     # One item heavier than the rest together: no empty batch, every item once, in order.
