@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from tasks.run import Run
 from tasks.schemas import ALL_TABLES, ARTICLES, conform
-from tasks.storage import Snapshot, read_part, write_parquet
+from tasks.storage import Snapshot, matching_rows, read_part, write_parquet
 
 ARTICLE_KEYS = ["article_id", "source_path", "content_hash", "published_at", "ingested_at", "cluster_id", "duplicate_of"]
 
@@ -117,11 +117,9 @@ def staged_texts(key: str, values: set[str], paths: list[str | None]) -> dict[st
         return texts
     value_set = pa.array(sorted(values), pa.string())
     for path in filter(None, paths):
-        with pq.ParquetFile(path) as file:
-            hit = pc.is_in(file.read(columns=[key]).column(key), value_set=value_set)
-            if pc.any(hit).as_py():
-                rows = file.read(columns=[key, "text"]).filter(hit)
-                texts.update(zip(rows.column(key).to_pylist(), rows.column("text").to_pylist()))
+        rows = matching_rows(path, key, value_set, [key, "text"])
+        if rows is not None:
+            texts.update(zip(rows.column(key).to_pylist(), rows.column("text").to_pylist()))
     return texts
 
 

@@ -55,6 +55,14 @@ def read_part(path: Path | str, columns: list[str] | None = None) -> pa.Table:
         return file.read(columns=columns)
 
 
+def matching_rows(path: Path | str, key: str, wanted: pa.Array, columns: list[str]) -> pa.Table | None:
+    """Some columns of the rows of one Parquet file whose `key` is among `wanted`, or None when no row is: the
+    key column is read first, the others only from a file that holds a wanted row."""
+    with pq.ParquetFile(path) as file:
+        hit = pc.is_in(file.read(columns=[key]).column(key), value_set=wanted)
+        return file.read(columns=columns).filter(hit) if pc.any(hit).as_py() else None
+
+
 def each_part(fn: Callable[[Path], T], parts: list[Path]) -> list[T]:
     """`fn` of every part file, in order, `PART_THREADS` at a time."""
     if len(parts) < 2 or PART_THREADS < 2:
@@ -172,9 +180,8 @@ class Snapshot:
         out_schema = pa.schema([schema.field(c) for c in columns])
 
         def found(part: Path) -> pa.Table | None:
-            with pq.ParquetFile(part) as file:
-                hit = pc.is_in(file.read(columns=[key]).column(key), value_set=wanted)
-                return conform(file.read(columns=columns).filter(hit), out_schema) if pc.any(hit).as_py() else None
+            rows = matching_rows(part, key, wanted, columns)
+            return None if rows is None else conform(rows, out_schema)
 
         parts = each_part(found, self.part_files(name)) if len(wanted) else []
         return pa.concat_tables([out_schema.empty_table(), *filter(None, parts)])
