@@ -108,10 +108,10 @@ def exploded_days(rows: pa.Table) -> tuple[np.ndarray, pa.Array]:
     return pc.list_parent_indices(days).to_numpy(zero_copy_only=False), pc.list_flatten(days)
 
 
-# Variant rows one day per row, as `variant_rows` merges them.
-_LONG_VARIANTS = pa.schema([QUOTE_VARIANTS.field(c) for c in
-                            ("variant", "quote_id", "cluster_id", "text", "kind", "speaker_entity_id", "speaker_name")]
-                           + [pa.field("n", pa.int64()), pa.field("day", pa.int32())])
+# The copies `variant_rows` merges: a quote, or an existing variant row standing for its n_quotes copies.
+_COPIES = pa.schema([QUOTE_VARIANTS.field(c) for c in
+                     ("variant", "quote_id", "cluster_id", "text", "kind", "speaker_entity_id", "speaker_name")]
+                    + [pa.field("n", pa.int64())])
 
 
 def _best_first(table: pa.Table, group: str) -> pa.Array:
@@ -129,32 +129,35 @@ def variant_rows(quotes: pa.Table, *existing: pa.Table, features: pa.Table | Non
     rows of the same variants: one row per variant, its best copy, its number of copies, the distinct days of
     all copies, and the smallest cluster id given (copies of a variant are always in one cluster). Features come
     from the existing rows or `features` (VARIANT_FEATURES), else from the text."""
-    n = quotes.num_rows
-    parts = [pa.table({"variant": quotes.column("variant"), "quote_id": quotes.column("quote_id"),
-                       "cluster_id": quotes.column("cluster_id"), "text": quotes.column("text"), "kind": quotes.column("kind"),
-                       "speaker_entity_id": quotes.column("speaker_entity_id"),
-                       "speaker_name": quotes.column("speaker_name"), "n": pa.array(np.ones(n, np.int64)),
-                       "day": quote_days(quotes)})]
-    for rows in existing:  # one row per day (a row has at least one); its copies counted on the first
+    copies = [pa.table({"variant": quotes.column("variant"), "quote_id": quotes.column("quote_id"),
+                        "cluster_id": quotes.column("cluster_id"), "text": quotes.column("text"),
+                        "kind": quotes.column("kind"), "speaker_entity_id": quotes.column("speaker_entity_id"),
+                        "speaker_name": quotes.column("speaker_name"),
+                        "n": pa.array(np.ones(quotes.num_rows, np.int64))})]
+    variant_days = [(quotes.column("variant"), quote_days(quotes))]
+    for rows in existing:  # one copy standing for its n_quotes; its days read apart, one per row
+        copies.append(rows.select(_COPIES.names[:-1]).append_column("n", pc.cast(rows.column("n_quotes"), pa.int64())))
         parent, days = exploded_days(rows)
-        first = np.r_[True, parent[1:] != parent[:-1]] if len(parent) else np.zeros(0, bool)
-        copies = np.where(first, rows.column("n_quotes").to_numpy()[parent], 0)
-        parts.append(rows.select(_LONG_VARIANTS.names[:-2]).take(pa.array(parent))
-                     .append_column("n", pa.array(copies, pa.int64())).append_column("day", days))
-    parts = [t.select(_LONG_VARIANTS.names).cast(_LONG_VARIANTS) for t in parts if t.num_rows]
-    if not parts:
+        variant_days.append((rows.column("variant").take(pa.array(parent)), days))
+    copies = [t.cast(_COPIES) for t in copies if t.num_rows]
+    if not copies:
         return QUOTE_VARIANTS.empty_table()
-    table = pa.concat_tables(parts)
+    table = pa.concat_tables(copies)
     order = _best_first(table, "variant")
     firsts = table.take(order.take(pa.array(_first_of_runs(table.column("variant").take(order)))))
     grouped = table.group_by("variant", use_threads=False).aggregate([("cluster_id", "min"), ("n", "sum")]).sort_by("variant")
-    days = _distinct_days(table.column("variant"), table.column("day"))
+    days = _distinct_days(_chunked([v for v, _ in variant_days], pa.int64()), _chunked([d for _, d in variant_days], pa.int32()))
     known = [t.select(VARIANT_FEATURES.names) for t in (*existing, *([features] if features is not None else []))]
     found = _aligned_features(firsts.column("variant"), firsts.column("text"), firsts.column("speaker_entity_id"), known)
     return pa.table([firsts.column("variant"), grouped.column("cluster_id_min"), firsts.column("quote_id"),
                      firsts.column("text"), firsts.column("kind"), firsts.column("speaker_entity_id"),
                      firsts.column("speaker_name"), pc.cast(grouped.column("n_sum"), pa.int32()), days,
                      *found.drop_columns(["variant"]).columns], schema=QUOTE_VARIANTS)
+
+
+def _chunked(columns: list[pa.Array | pa.ChunkedArray], type_: pa.DataType) -> pa.ChunkedArray:
+    """Arrays and chunked arrays as one chunked array."""
+    return pa.chunked_array([c for column in columns for c in getattr(column, "chunks", [column])], type_)
 
 
 def _distinct_days(variant: pa.ChunkedArray, day: pa.ChunkedArray) -> pa.ListArray:

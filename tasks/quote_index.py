@@ -239,10 +239,11 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     changed = pc.invert(pc.equal(working.column("cluster_id"), pc.take(
         before.column("cluster_id"), pc.index_in(working.column("quote_id"), value_set=before.column("quote_id")))))
     updates = without(working.filter(changed).select(["quote_id", "cluster_id"]), "quote_id", unchanged)
-    moved = dict(zip(working.column("quote_id").to_pylist(), working.column("cluster_id").to_pylist()))
-    carried = carried.set_column(carried.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), pa.array(
-        [moved.get(q, c) for q, c in zip(carried.column("quote_id").to_pylist(), carried.column("cluster_id").to_pylist())],
-        pa.string()))
+    if carried.num_rows:  # an unchanged quote moves with its cluster
+        moved = pc.take(working.column("cluster_id").combine_chunks(),
+                        pc.index_in(carried.column("quote_id"), value_set=working.column("quote_id").combine_chunks()))
+        carried = carried.set_column(carried.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"),
+                                     pc.coalesce(moved, carried.column("cluster_id")))
 
     # 4. State rows of every variant whose cluster or days changed.
     renamed_rows = old.variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
@@ -435,8 +436,8 @@ def _named_by_smallest(quotes: pa.Table) -> pa.Table:
     if not quotes.num_rows:
         return quotes
     smallest = quotes.group_by("cluster_id", use_threads=False).aggregate([("quote_id", "min")])
-    name = dict(zip(smallest.column("cluster_id").to_pylist(), smallest.column("quote_id_min").to_pylist()))
-    column = pa.array([name[c] for c in quotes.column("cluster_id").to_pylist()], pa.string())
+    column = pc.take(smallest.column("quote_id_min").combine_chunks(),
+                     pc.index_in(quotes.column("cluster_id"), value_set=smallest.column("cluster_id").combine_chunks()))
     return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
 
 
