@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -29,7 +28,7 @@ from tasks.schemas import (
     PARAGRAPH_STATE,
     PREVIOUS_VERSIONS,
 )
-from tasks.storage import Snapshot, SnapshotBuilder, apply_updates
+from tasks.storage import Snapshot, apply_updates
 
 
 def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
@@ -95,51 +94,37 @@ def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[st
     return entities, surfaces, touched
 
 
-def _carry_over(builder: SnapshotBuilder, replaced: set[str], deduped: DedupOutcome, reused: PassageOutcome,
-                quoted: QuoteOutcome) -> None:
-    """Bring the previous snapshot's rows forward into the builder, minus what this run replaces or removes."""
-    builder.carry_over("articles", {"source_path": replaced}, updates=deduped.updates)
-    builder.carry_over("rejected", {"source_path": replaced})
-    builder.carry_over("_state/paragraphs", {"source_path": replaced})
-    builder.carry_over("passages", {"article_id": deduped.removed_articles, "passage_id": reused.removed_ids})
-    builder.carry_over("_state/segments", {"article_id": deduped.removed_articles})
-    builder.carry_over("_state/minhash", {"content_hash": deduped.dropped_contents})
-    builder.carry_over("entity_mentions", {"article_id": deduped.removed_articles})
-    builder.carry_over("quotes", {"article_id": deduped.removed_articles}, updates=quoted.updates, key="quote_id")
-    builder.carry_over("_state/quote_keys", {"variant": quoted.dropped_key_variants})
-    builder.carry_over("_state/quote_variants", {"variant": quoted.dropped_variants})
-    builder.carry_over("_state/quote_edges", {"variant_a": quoted.dropped_edge_variants,
-                                              "variant_b": quoted.dropped_edge_variants})
-    builder.carry_over("quote_clusters", {"cluster_id": quoted.dropped_clusters})
-    builder.carry_over("_state/quote_cluster_outlets", {"cluster_id": quoted.dropped_clusters})
-
-
 def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult],
                     deduped: DedupOutcome, reused: PassageOutcome, quoted: QuoteOutcome) -> Snapshot:
     """Carry unchanged rows forward, add this run's rows and state, and swap the snapshot in."""
     builder = run.snapshot()
     replaced = replaced_sources(run, parsed)
-    # The carry-overs rewrite the previous parts that lose rows, on a thread of their own, while this one writes
-    # the run's new parts and counts its entities: neither reads what the other writes (new parts have this
-    # snapshot's sequence in their names, carried ones keep the previous snapshot's), and the two together
-    # keep both cores busier than either alone (an incremental run's commit is mostly part files read,
-    # filtered and written outside the GIL, with fsyncs between).
-    with ThreadPoolExecutor(1, thread_name_prefix="carry-over") as carrying:
-        carried = carrying.submit(_carry_over, builder, replaced, deduped, reused, quoted) \
-            if run.refresh_reason is None else None
-        final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
-                            lambda tag: builder.part_path("articles", tag))
-        paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
-        if paragraph_rows:
-            builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
-        builder.write("_state/minhash", deduped.new_index, "new")
-        builder.write("_state/near_edges", deduped.edges, "all")
-        builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
-        builder.write("_state/files", files_state(run, parsed, normalised), "all")
-        entities, surfaces, touched = _entity_changes(run, normalised, deduped.removed_articles)
-        if carried is not None:
-            carried.result()
+    if run.refresh_reason is None:
+        builder.carry_over("articles", {"source_path": replaced}, updates=deduped.updates)
+        builder.carry_over("rejected", {"source_path": replaced})
+        builder.carry_over("_state/paragraphs", {"source_path": replaced})
+        builder.carry_over("passages", {"article_id": deduped.removed_articles, "passage_id": reused.removed_ids})
+        builder.carry_over("_state/segments", {"article_id": deduped.removed_articles})
+        builder.carry_over("_state/minhash", {"content_hash": deduped.dropped_contents})
+        builder.carry_over("entity_mentions", {"article_id": deduped.removed_articles})
+        builder.carry_over("quotes", {"article_id": deduped.removed_articles}, updates=quoted.updates, key="quote_id")
+        builder.carry_over("_state/quote_keys", {"variant": quoted.dropped_key_variants})
+        builder.carry_over("_state/quote_variants", {"variant": quoted.dropped_variants})
+        builder.carry_over("_state/quote_edges", {"variant_a": quoted.dropped_edge_variants,
+                                                  "variant_b": quoted.dropped_edge_variants})
+        builder.carry_over("quote_clusters", {"cluster_id": quoted.dropped_clusters})
+        builder.carry_over("_state/quote_cluster_outlets", {"cluster_id": quoted.dropped_clusters})
     failpoint("export.carried_over")
+    final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
+                        lambda tag: builder.part_path("articles", tag))
+    paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
+    if paragraph_rows:
+        builder.write("_state/paragraphs", pa.concat_tables(paragraph_rows).cast(PARAGRAPH_STATE), "new")
+    builder.write("_state/minhash", deduped.new_index, "new")
+    builder.write("_state/near_edges", deduped.edges, "all")
+    builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
+    builder.write("_state/files", files_state(run, parsed, normalised), "all")
+    entities, surfaces, touched = _entity_changes(run, normalised, deduped.removed_articles)
     if run.refresh_reason is None:
         builder.carry_over("entities", {"entity_id": touched})
         builder.carry_over("_state/entity_surfaces", {"entity_id": touched})
