@@ -309,8 +309,9 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     node = np.concatenate([old_node, new_node])
     by_node = np.argsort(node, kind="stable")
     first = pa.array(by_node[np.searchsorted(node[by_node], np.arange(len(variants)))])  # every node has a row
-    texts, speakers = (pa.chunked_array(old.column(c).chunks + new_quotes.column(c).chunks, pa.string()).take(first).to_pylist()
-                       for c in ("text", "speaker_entity_id"))
+    # Kept in Arrow: only the nodes a pair is tested on need their text as a Python string (`_Wordings`).
+    texts, speakers = (pa.chunked_array(old.column(c).chunks + new_quotes.column(c).chunks, pa.string()).take(first)
+                       .combine_chunks() for c in ("text", "speaker_entity_id"))
     days_of = _NodeDays(len(variants), old, old_node, new_node, quote_days(new_quotes))
     # Nodes: one per variant, then one per old cluster id.
     old_cluster = old.column("cluster_id").to_pylist()
@@ -325,8 +326,7 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         for i, j in zip(a[a_here & b_here].tolist(), b[a_here & b_here].tolist()):
             _union(parent, i, j)
     joined: list[tuple[int, int]] = []
-    features = _aligned_features(pa.array(variants), pa.array(texts, pa.string()), pa.array(speakers, pa.string()),
-                                 [old.select(VARIANT_FEATURES.names), new_features])
+    features = _aligned_features(pa.array(variants), texts, speakers, [old.select(VARIANT_FEATURES.names), new_features])
     screen = _Screen(features, speakers, config)
     wording = _Wordings(texts, speakers, screen.speaker)
     # Owners in speaker order: the pairs the screen keeps join one speaker's nodes, so once a chunk's kept pairs
@@ -380,14 +380,14 @@ class _Wordings:
     corpus's 51k tested variants); pairs in speaker order need only the current chunk's speakers' (so the most
     quoted speaker's variants set the bound)."""
 
-    def __init__(self, texts: list[str | None], speakers: list[str | None], speaker_code: np.ndarray):
+    def __init__(self, texts: pa.Array, speakers: pa.Array, speaker_code: np.ndarray):
         self._texts, self._speakers, self._code = texts, speakers, speaker_code
         self._held: dict[int, dict[int, rules.Wording]] = {}  # speaker code -> node -> wording
 
     def __call__(self, node: int) -> rules.Wording:
         held = self._held.setdefault(int(self._code[node]), {})
         if node not in held:
-            held[node] = rules.wording(self._texts[node], self._speakers[node])
+            held[node] = rules.wording(self._texts[node].as_py(), self._speakers[node].as_py())
         return held[node]
 
     def release_before(self, code: int) -> None:
@@ -456,10 +456,13 @@ class _Screen:
 
     PAIRS_AT_ONCE = 50_000  # pairs per vectorised step: about 12 words each, so a few MB
 
-    def __init__(self, features: pa.Table, speakers: list[str | None], config: QuoteConfig):
+    def __init__(self, features: pa.Table, speakers: pa.Array, config: QuoteConfig):
         self._config = config
-        codes = {sp: i for i, sp in enumerate(sorted({sp for sp in speakers if sp}))}
-        self.speaker = np.array([codes.get(sp, -1) for sp in speakers], np.int64)  # -1: no known speaker
+        # Each speaker's number in the sorted order of the speakers (UTF-8 sorts as code points); -1: none known.
+        known = pc.unique(pc.drop_null(speakers))
+        known = known.filter(pc.not_equal(known, ""))
+        known = known.take(pc.sort_indices(known))
+        self.speaker = pc.fill_null(pc.index_in(speakers, value_set=known), -1).to_numpy(zero_copy_only=False).astype(np.int64)
         self._n_words = features.column("n_words").to_numpy().astype(np.int64)
         self._words = features.column("words_hash").to_numpy()
         self._names = features.column("names_mask").to_numpy()

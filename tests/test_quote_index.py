@@ -405,7 +405,7 @@ def test_the_vectorised_screen_drops_only_pairs_the_rules_reject():
     rows = [q for i in range(60) for q in _article(rng, f"s{i}", texts)[1]]
     wordings = [wording(r["text"], r["speaker_entity_id"]) for r in rows]
     table = pa.Table.from_pylist([features(w) for w in wordings], schema=VARIANT_FEATURES)
-    screen = _Screen(table, [r["speaker_entity_id"] for r in rows], CONFIG)
+    screen = _Screen(table, pa.array([r["speaker_entity_id"] for r in rows], pa.string()), CONFIG)
     a, b = (np.array(x, np.int64) for x in zip(*itertools.combinations(range(len(rows)), 2)))
     kept = set(zip(*(x.tolist() for x in screen.keep(a, b))))
     confirmed = {(i, j) for i, j in zip(a.tolist(), b.tolist()) if same(wordings[i], wordings[j], CONFIG)}
