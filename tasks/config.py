@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 # Bumping this reprocesses every input on the next run (the stored state records the version).
-PIPELINE_VERSION = "0.4.0"
+PIPELINE_VERSION = "0.5.0"
 
 # Prefect phones home unless told not to; nothing in newsflow may reach the internet.
 # Prefect settings newsflow's CLI sets unless the user did: no telemetry, and a patient wait for the temporary

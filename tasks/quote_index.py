@@ -169,10 +169,12 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     no_keys = QUOTE_KEYS.empty_table()
 
     # 1. Quotes leaving, and the survivors of their clusters re-clustered among themselves. Unchanged quotes of
-    # reprocessed articles neither leave nor come: they are written again with their (final) cluster.
+    # reprocessed articles neither leave nor come: they are written again, at their new offsets, with their
+    # (final) cluster.
     removed = old.quotes("article_id", removed_articles) if removed_articles else QUOTES.empty_table()
     unchanged = _unchanged(removed, new_quotes, articles_before, meta.table) if articles_before else set()
-    carried, removed = only(removed, "quote_id", unchanged), without(removed, "quote_id", unchanged)
+    carried = _with_clusters_of(only(new_quotes, "quote_id", unchanged), removed)
+    removed = without(removed, "quote_id", unchanged)
     new_quotes = meta.dated(without(new_quotes, "quote_id", unchanged))
     removed_ids, hit = _values(removed, "quote_id"), _values(removed, "cluster_id")
     survivors = meta.dated(without(old.quotes("cluster_id", hit), "quote_id", removed_ids)) if hit \
@@ -441,9 +443,18 @@ def _named_by_smallest(quotes: pa.Table) -> pa.Table:
     return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
 
 
+def _with_clusters_of(quotes: pa.Table, old: pa.Table) -> pa.Table:
+    """QUOTES rows with the cluster_id their quote_id has in `old` (which holds each of them)."""
+    quotes = quotes.select(QUOTES.names).cast(QUOTES)
+    at = pc.index_in(quotes.column("quote_id"), value_set=old.column("quote_id").combine_chunks())
+    return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"),
+                             pc.take(old.column("cluster_id").combine_chunks(), at))
+
+
 def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa.Table],
                now: Callable[[set[str]], pa.Table]) -> set[str]:
-    """Ids of removed quotes that come back identical, in an article whose outlet and date did not change."""
+    """Ids of removed quotes that come back the same, perhaps at other offsets (what clustering reads: text,
+    speaker, kind, variant), in an article whose outlet and date did not change."""
     if not removed.num_rows or not new.num_rows:
         return set()
     ids = _values(removed, "article_id") & _values(new, "article_id")
@@ -455,7 +466,7 @@ def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa
 
     then, current = meta(before), meta(now)
     same_articles = {a for a, m in then.items() if current.get(a) == m}
-    columns = [c for c in QUOTES.names if c != "cluster_id"]
+    columns = [c for c in QUOTES.names if c not in ("cluster_id", "start", "end")]
 
     def rows(table: pa.Table) -> dict:
         return dict(zip(table.column("quote_id").to_pylist(), zip(*(table.column(c).to_pylist() for c in columns))))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -106,9 +107,11 @@ class _Speaker:
 _UNKNOWN = _Speaker(None, None, "unknown")
 
 
-def quote_id(article_id: str, start: int, end: int) -> str:
-    """Stable id of one quote: a hash of its article and offsets."""
-    return hashlib.blake2b(f"{article_id}:{start}:{end}".encode(), digest_size=10).hexdigest()
+def quote_id(article_id: str, text: str, occurrence: int = 0) -> str:
+    """Stable id of one quote: a hash of its article, its text and how many quotes of the same text come before
+    it in the article. Not of its offsets: an article reprocessed because an outlet's boilerplate changed loses a
+    paragraph and shifts its offsets, and its quotes keep their ids (and so their clusters, untouched)."""
+    return hashlib.blake2b(f"{article_id}:{occurrence}:{text}".encode(), digest_size=10).hexdigest()
 
 
 def extract_quotes(article_id: str, text: str, mentions: Sequence[Mention], config: QuoteConfig | None = None) -> list[dict]:
@@ -128,6 +131,7 @@ def extract_quotes(article_id: str, text: str, mentions: Sequence[Mention], conf
     rows: list[dict] = []
     group_speaker: dict[int, _Speaker] = {}
     history: list[tuple[int, int, _Speaker]] = []  # (cue position, quote end, speaker) of attributed quotes
+    seen: Counter[str] = Counter()  # quotes of each text so far
     for piece in pieces:
         if piece.kind == "direct" and piece.group in group_speaker:
             speaker = group_speaker[piece.group]
@@ -142,10 +146,12 @@ def extract_quotes(article_id: str, text: str, mentions: Sequence[Mention], conf
             speaker = _attribute(doc, piece, pieces, history, config)
         if speaker.name is not None:
             history.append((piece.start, piece.end, speaker))
-        rows.append({"quote_id": quote_id(article_id, piece.start, piece.end), "article_id": article_id,
-                     "start": piece.start, "end": piece.end, "text": text[piece.start : piece.end], "kind": piece.kind,
+        quoted = text[piece.start : piece.end]
+        rows.append({"quote_id": quote_id(article_id, quoted, seen[quoted]), "article_id": article_id,
+                     "start": piece.start, "end": piece.end, "text": quoted, "kind": piece.kind,
                      "speaker_entity_id": speaker.entity_id, "speaker_name": speaker.name,
                      "attribution_method": speaker.method, "cluster_id": None})
+        seen[quoted] += 1
     return rows
 
 

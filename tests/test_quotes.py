@@ -84,7 +84,7 @@ def test_extract_quotes(kb, text, expected):
     assert [(r["text"], r["speaker_name"], r["kind"]) for r in rows] == expected
     for r in rows:
         assert text[r["start"] : r["end"]] == r["text"]
-        assert r["quote_id"] == quote_id("a1", r["start"], r["end"])
+        assert r["quote_id"] == quote_id("a1", r["text"], sum(q["text"] == r["text"] for q in rows[: rows.index(r)]))
         assert r["cluster_id"] is None
     assert pa.Table.from_pylist(rows, schema=QUOTES).num_rows == len(rows)
 
