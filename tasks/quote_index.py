@@ -269,6 +269,9 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
     rebuilt_rows, rebuilt_outlets = quote_cluster_rows(only(cluster_variants, "cluster_id", rebuilt), members,
                                                        meta.table(_values(members, "article_id")))
     grown_new = only(clustered, "cluster_id", grown)
+    if carried.num_rows:  # a reprocessed article whose carried quotes were members already counts once
+        grown_new = grown_new.join(carried.select(["cluster_id", "article_id"]), ["cluster_id", "article_id"],
+                                   join_type="left anti", use_threads=False)
     previous = old.clusters("cluster_id", grown) if grown else QUOTE_CLUSTERS.empty_table()
     grown_rows, grown_outlets = grown_cluster_rows(
         only(cluster_variants, "cluster_id", grown), previous,

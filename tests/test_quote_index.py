@@ -168,6 +168,8 @@ def _runs(seed: int) -> tuple[list[tuple[dict, set[str]]], dict]:
                 quotes = [{**q, "quote_id": f"{q['quote_id']}-r{run}"} for q in quotes]
             elif rng.random() < 0.5:  # ids made of the text keep their id when a line above goes
                 quotes = [{**q, "start": q["start"] + 9, "end": q["end"] + 9} for q in quotes]
+                if rng.random() < 0.5:  # and a quote that was not found before, a copy of one that was
+                    quotes.append({**quotes[0], "quote_id": f"{quotes[0]['quote_id']}-c{run}", "start": 900})
             batch[a] = ({**meta, "published_at": DAY0 + timedelta(days=1)} if rng.random() < 0.3 else meta, quotes)
         runs.append((batch, set(batch) - set(added) | deleted))
         live = {a: v for a, v in live.items() if a not in deleted} | batch
