@@ -82,11 +82,21 @@ def quotes_of(text: str, kb) -> list[dict]:
 def test_extract_quotes(kb, text, expected):
     rows = quotes_of(text, kb)
     assert [(r["text"], r["speaker_name"], r["kind"]) for r in rows] == expected
-    for r in rows:
+    for i, r in enumerate(rows):
         assert text[r["start"] : r["end"]] == r["text"]
-        assert r["quote_id"] == quote_id("a1", r["text"], sum(q["text"] == r["text"] for q in rows[: rows.index(r)]))
+        assert r["quote_id"] == quote_id("a1", r["text"], sum(q["text"] == r["text"] for q in rows[:i]))
         assert r["cluster_id"] is None
     assert pa.Table.from_pylist(rows, schema=QUOTES).num_rows == len(rows)
+
+
+def test_quote_ids_stay_when_a_line_above_goes_and_differ_for_a_repeated_quote(kb):
+    body = ('Putin said, "We will continue to work together on all issues of the agenda."\n\n'
+            'Later he repeated: "We will continue to work together on all issues of the agenda."')
+    with_line, without = quotes_of("ALSO READ: Markets rally on summit news\n\n" + body, kb), quotes_of(body, kb)
+    assert [q["quote_id"] for q in with_line] == [q["quote_id"] for q in without]
+    assert [q["start"] for q in with_line] == [q["start"] + 41 for q in without]
+    assert len(without) == 2 and without[0]["text"] == without[1]["text"]
+    assert without[0]["quote_id"] != without[1]["quote_id"]
 
 
 def test_pronoun_prefers_the_last_speaker_over_a_possessive(kb):
