@@ -502,16 +502,22 @@ class _Screen:
         return keep
 
 
+def looked_up(keys: pa.ChunkedArray | pa.Array, table: pa.Table, source: str, target: str) -> pa.ChunkedArray | pa.Array:
+    """`keys` looked up in `table`'s `source` column (unique values): its `target` value, null where absent."""
+    return pc.take(table.column(target).combine_chunks(), pc.index_in(keys, value_set=table.column(source).combine_chunks()))
+
+
+def with_cluster_ids(quotes: pa.Table, column: pa.ChunkedArray | pa.Array) -> pa.Table:
+    """The quotes with their cluster_id column replaced."""
+    return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
+
+
 def assign_clusters(quotes: pa.Table, update: ClusterUpdate) -> pa.Table:
     """The quotes with a clustering run applied: new quotes' ids set, renamed clusters' members moved."""
-    def mapped(keys: pa.ChunkedArray, table: pa.Table, source: str, target: str) -> pa.ChunkedArray:
-        """`keys` looked up in `table`'s `source` column: its `target` value, null where absent (ids are unique)."""
-        return pc.take(table.column(target).combine_chunks(), pc.index_in(keys, value_set=table.column(source).combine_chunks()))
-
     current = quotes.column("cluster_id")
-    renamed = pc.coalesce(mapped(current, update.renames, "cluster_id", "new_cluster_id"), current)
-    column = pc.coalesce(mapped(quotes.column("quote_id"), update.assignments, "quote_id", "cluster_id"), renamed)
-    return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
+    renamed = pc.coalesce(looked_up(current, update.renames, "cluster_id", "new_cluster_id"), current)
+    return with_cluster_ids(quotes, pc.coalesce(looked_up(quotes.column("quote_id"), update.assignments, "quote_id",
+                                                          "cluster_id"), renamed))
 
 
 def _summaries(variants: pa.Table) -> pa.Table:

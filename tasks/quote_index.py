@@ -31,9 +31,11 @@ from tasks.quote_clusters import (
     cluster_quotes,
     exploded_days,
     grown_cluster_rows,
+    looked_up,
     quote_cluster_rows,
     quote_days,
     variant_rows,
+    with_cluster_ids,
 )
 from tasks.schemas import (
     ARTICLES,
@@ -145,8 +147,8 @@ class _ArticleMeta:
         if not quotes.num_rows:
             return DATED_QUOTES.empty_table()
         meta = self.table(_values(quotes, "article_id"))
-        at = pc.index_in(quotes.column("article_id"), value_set=meta.column("article_id").combine_chunks())
-        return quotes.append_column(DATED_QUOTES.field("published_at"), pc.take(meta.column("published_at").combine_chunks(), at))
+        return quotes.append_column(DATED_QUOTES.field("published_at"),
+                                    looked_up(quotes.column("article_id"), meta, "article_id", "published_at"))
 
 
 def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Table, removed_articles: set[str],
@@ -238,14 +240,12 @@ def update_quotes(new_quotes: pa.Table, new_keys: pa.Table, new_features: pa.Tab
         else QUOTES.empty_table()
     before = pa.concat_tables([survivor_cluster, members.select(survivor_cluster.column_names)]).combine_chunks()
     working = assign_clusters(pa.concat_tables([survivors.select(QUOTES.names), members.select(QUOTES.names)]), update)
-    changed = pc.invert(pc.equal(working.column("cluster_id"), pc.take(
-        before.column("cluster_id"), pc.index_in(working.column("quote_id"), value_set=before.column("quote_id")))))
+    was = looked_up(working.column("quote_id"), before, "quote_id", "cluster_id")
+    changed = pc.invert(pc.equal(working.column("cluster_id"), was))
     updates = without(working.filter(changed).select(["quote_id", "cluster_id"]), "quote_id", unchanged)
     if carried.num_rows:  # an unchanged quote moves with its cluster
-        moved = pc.take(working.column("cluster_id").combine_chunks(),
-                        pc.index_in(carried.column("quote_id"), value_set=working.column("quote_id").combine_chunks()))
-        carried = carried.set_column(carried.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"),
-                                     pc.coalesce(moved, carried.column("cluster_id")))
+        carried = with_cluster_ids(carried, pc.coalesce(looked_up(carried.column("quote_id"), working, "quote_id", "cluster_id"),
+                                                        carried.column("cluster_id")))
 
     # 4. State rows of every variant whose cluster or days changed.
     renamed_rows = old.variants("cluster_id", renamed - hit) if renamed - hit else QUOTE_VARIANTS.empty_table()
@@ -441,17 +441,13 @@ def _named_by_smallest(quotes: pa.Table) -> pa.Table:
     if not quotes.num_rows:
         return quotes
     smallest = quotes.group_by("cluster_id", use_threads=False).aggregate([("quote_id", "min")])
-    column = pc.take(smallest.column("quote_id_min").combine_chunks(),
-                     pc.index_in(quotes.column("cluster_id"), value_set=smallest.column("cluster_id").combine_chunks()))
-    return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"), column)
+    return with_cluster_ids(quotes, looked_up(quotes.column("cluster_id"), smallest, "cluster_id", "quote_id_min"))
 
 
 def _with_clusters_of(quotes: pa.Table, old: pa.Table) -> pa.Table:
     """QUOTES rows with the cluster_id their quote_id has in `old` (which holds each of them)."""
     quotes = quotes.select(QUOTES.names).cast(QUOTES)
-    at = pc.index_in(quotes.column("quote_id"), value_set=old.column("quote_id").combine_chunks())
-    return quotes.set_column(quotes.schema.get_field_index("cluster_id"), QUOTES.field("cluster_id"),
-                             pc.take(old.column("cluster_id").combine_chunks(), at))
+    return with_cluster_ids(quotes, looked_up(quotes.column("quote_id"), old, "quote_id", "cluster_id"))
 
 
 def _unchanged(removed: pa.Table, new: pa.Table, before: Callable[[set[str]], pa.Table],
