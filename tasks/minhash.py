@@ -52,34 +52,85 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> _U64(31))
 
 
-def token_hashes(text: str) -> np.ndarray:
-    """A 64-bit hash per word of the casefolded text, computed without a Python loop over words."""
-    data = np.frombuffer(_PUNCTUATION.sub(" ", text.casefold()).encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    if data.size == 0:
-        return np.empty(0, dtype=_U64)
+def _folded(text: str) -> bytes:
+    """The text as tokenised: casefolded, punctuation and spaces folded to one space, in UTF-8."""
+    return _PUNCTUATION.sub(" ", text.casefold()).encode("utf-8", "surrogatepass")
+
+
+def _hashed_tokens(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each word of the bytes (a run of word bytes): its start offset and its 64-bit hash, which depends on the
+    word's bytes only, not on where it stands."""
     word = _WORD_BYTE[data]
     edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     if starts.size == 0:
-        return np.empty(0, dtype=_U64)
+        return starts, np.empty(0, dtype=_U64)
     size = 1 << int(data.size).bit_length()  # round up so the power tables are reused across texts
     forward, backward = _powers(max(size, 1 << 16))
     with np.errstate(over="ignore"):
         prefix = np.concatenate(([_U64(0)], np.cumsum(data.astype(_U64) * forward[: data.size], dtype=_U64)))
-        return _mix((prefix[ends] - prefix[starts]) * backward[starts])
+        return starts, _mix((prefix[ends] - prefix[starts]) * backward[starts])
+
+
+def token_hashes(text: str) -> np.ndarray:
+    """A 64-bit hash per word of the casefolded text, computed without a Python loop over words."""
+    return _hashed_tokens(np.frombuffer(_folded(text), dtype=np.uint8))[1]
+
+
+def _windows(tokens: np.ndarray, size: int) -> np.ndarray:
+    """The hash of every run of `size` consecutive tokens, in order (len(tokens) >= size)."""
+    with np.errstate(over="ignore"):
+        combined = np.zeros(tokens.size - size + 1, dtype=_U64)
+        for offset in range(size):
+            combined = _mix(combined ^ tokens[offset : offset + combined.size])
+    return combined
 
 
 def shingle_hashes(tokens: np.ndarray, size: int) -> np.ndarray:
     """Distinct hashes of every run of `size` consecutive tokens (the whole text if shorter)."""
     if tokens.size == 0:
         return tokens
-    if tokens.size < size:
-        size = tokens.size
-    with np.errstate(over="ignore"):
-        combined = np.zeros(tokens.size - size + 1, dtype=_U64)
-        for offset in range(size):
-            combined = _mix(combined ^ tokens[offset : offset + combined.size])
-    return distinct(combined)
+    return distinct(_windows(tokens, min(size, tokens.size)))
+
+
+# Texts are tokenised together, joined by a space, in groups of about this many bytes (the power tables of
+# `_powers` follow the group's size: 2 x 4 MB for groups of ordinary articles).
+_GROUP_BYTES = 1 << 18
+
+
+def _text_shingles(texts: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes of every text's shingles (`shingle_hashes(token_hashes(text), size)` with repeats kept),
+    concatenated in text order, and how many each text has: numpy works over groups of texts, not text by text."""
+    parts: list[np.ndarray] = []
+    counts = np.zeros(len(texts), dtype=np.int64)
+    start = 0
+    while start < len(texts):
+        encoded, total = [], 0
+        while start + len(encoded) < len(texts) and (not encoded or total < _GROUP_BYTES):
+            encoded.append(_folded(texts[start + len(encoded)]))
+            total += len(encoded[-1]) + 1
+        begins = np.cumsum([0] + [len(e) + 1 for e in encoded[:-1]])
+        starts, tokens = _hashed_tokens(np.frombuffer(b" ".join(encoded), dtype=np.uint8))
+        # A space separates the texts, so no word spans two: each token's text, and each text's first token.
+        owner = np.searchsorted(begins, starts, side="right") - 1
+        first = np.searchsorted(owner, np.arange(len(encoded) + 1))
+        n_tokens = np.diff(first)
+        n_windows = np.maximum(n_tokens - size + 1, 0)
+        # Runs of `size` tokens within one text, in text order.
+        windows = _windows(tokens, size)[owner[: tokens.size - size + 1] == owner[size - 1 :]] \
+            if tokens.size >= size else np.empty(0, dtype=_U64)
+        short = np.flatnonzero((n_tokens > 0) & (n_tokens < size))
+        if short.size:  # a text of fewer words is one shingle of them all, put in its place
+            bounds = np.concatenate(([0], np.cumsum(n_windows))).tolist()
+            pieces = [windows[bounds[i] : bounds[i + 1]] for i in range(len(encoded))]
+            for i in short.tolist():
+                pieces[i] = _windows(tokens[first[i] : first[i + 1]], int(n_tokens[i]))
+                n_windows[i] = 1
+            windows = np.concatenate(pieces)
+        parts.append(windows)
+        counts[start : start + len(encoded)] = n_windows
+        start += len(encoded)
+    return (np.concatenate(parts) if parts else np.empty(0, dtype=_U64)), counts
 
 
 class MinHasher:
@@ -98,23 +149,26 @@ class MinHasher:
     def signatures(self, texts: list[str]) -> np.ndarray:
         """A (len(texts), num_perm) uint32 matrix; a text without words gets all-max values."""
         result = np.full((len(texts), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-        shingles = [shingle_hashes(token_hashes(text), self.shingle_words) for text in texts]
-        rows = [i for i, s in enumerate(shingles) if s.size]
-        # Texts go through in groups of about 64k shingles: one (shingles x num_perm) product each,
-        # reduced per text with minimum.reduceat.
+        shingles, counts = _text_shingles(texts, self.shingle_words)
+        values32 = (shingles >> _U64(32)).astype(np.uint32)
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        rows = np.flatnonzero(counts)
+        sizes = counts[rows].tolist()
+        # Texts go through in groups of about 64k shingles: one (num_perm x shingles) product each, reduced per
+        # text with minimum.reduceat. A text's repeated shingles change no minimum.
         start = 0
         while start < len(rows):
             stop, total = start, 0
-            while stop < len(rows) and (total == 0 or total + shingles[rows[stop]].size <= 65536):
-                total += shingles[rows[stop]].size
+            while stop < len(rows) and (total == 0 or total + sizes[stop] <= 65536):
+                total += sizes[stop]
                 stop += 1
             group = rows[start:stop]
-            flat = (np.concatenate([shingles[i] for i in group]) >> _U64(32)).astype(np.uint32)[None, :]
-            offsets = np.cumsum([0] + [shingles[i].size for i in group[:-1]])
+            begin = offsets[group[0]]
+            flat = values32[begin : offsets[group[-1] + 1]][None, :]
             with np.errstate(over="ignore"):  # (num_perm, shingles): reduceat runs along contiguous rows
                 values = self._a[:, None] * flat
                 values += self._b[:, None]
-            result[group] = np.minimum.reduceat(values, offsets, axis=1).T
+            result[group] = np.minimum.reduceat(values, offsets[group] - begin, axis=1).T
             start = stop
         return result
 

@@ -13,6 +13,7 @@ import pytest
 
 from tasks.config import DedupConfig
 from tasks.dedup import STALE_INDEX_SHARE, assign_clusters, near_duplicate_edges, stale_signatures
+from tasks import minhash
 from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
 from tasks.normalise import content_hash
 from tasks import passages
@@ -54,6 +55,22 @@ def test_signatures_estimate_jaccard():
     assert estimated_jaccard(signatures[:1], signatures[2:3])[0] < 0.1
     assert (signatures[3] == np.iinfo(np.uint32).max).all()
     np.testing.assert_array_equal(MinHasher().signatures([text]), signatures[:1])  # deterministic
+
+
+def test_signatures_of_a_batch_are_each_texts_own():
+    """Texts are tokenised together in groups: every row is still the minimum over that text's shingles alone,
+    for texts shorter than a shingle, without words, and spread over several groups."""
+    seeds = [path.read_text() for path in sorted(SEEDS.glob("*.txt"))]
+    texts = ["", "Xi", "Xi met Putin", "— … —", *seeds, seeds[0] * 200, "a b c d e", "Straße “quoted” Москва", *seeds]
+    assert sum(len(t) for t in texts) > 2 * minhash._GROUP_BYTES
+    hasher = MinHasher(num_perm=16, bands=4)
+    signatures = hasher.signatures(texts)
+    for text, row in zip(texts, signatures):
+        shingles = (minhash.shingle_hashes(token_hashes(text), hasher.shingle_words) >> np.uint64(32)).astype(np.uint32)
+        with np.errstate(over="ignore"):
+            expected = (hasher._a[:, None] * shingles[None, :] + hasher._b[:, None]).min(axis=1) if shingles.size \
+                else np.full(16, np.iinfo(np.uint32).max, np.uint32)
+        np.testing.assert_array_equal(row, expected)
 
 
 def _texts() -> dict[str, str]:
