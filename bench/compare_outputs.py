@@ -43,12 +43,12 @@ def dump(corpus: Path, out: Path, code: Path = REPO) -> dict[str, float]:
     from tasks.boilerplate import boilerplate_sets
     from tasks.config import PipelineConfig
     from tasks.dedup import signature_table
-    from tasks.entities import match, mention_rows
+    from tasks.entities import match, mentions_table
     from tasks.ingest import parse_file
     from tasks.knowledge import load_knowledge_base
     from tasks.normalise import finish_articles
     from tasks.passages import article_segments, segments_table
-    from tasks.schemas import ENTITY_MENTIONS, PARAGRAPH_STATE, PARSED
+    from tasks.schemas import PARAGRAPH_STATE, PARSED
 
     config = PipelineConfig()
     seconds: dict[str, float] = {}
@@ -85,8 +85,7 @@ def dump(corpus: Path, out: Path, code: Path = REPO) -> dict[str, float]:
 
     kb = load_knowledge_base(config.entities.kb_files, config.entities.min_city_population)
     started = time.process_time()
-    mentions = pa.Table.from_pylist([row for i, t in zip(ids, texts)
-                                     for row in mention_rows(i, match(t, kb, config.entities))], schema=ENTITY_MENTIONS)
+    mentions = mentions_table(ids, [match(t, kb, config.entities) for t in texts])
     seconds["entities"] = time.process_time() - started
 
     tables = {"parsed": parsed_table, "rejected": pa.Table.from_pylist(rejected, schema=REJECTED_SCHEMA),

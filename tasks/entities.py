@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from tasks.config import EntityConfig
 from tasks.knowledge import KnowledgeBase, entity_id
-from tasks.schemas import ENTITIES, ENTITY_SURFACES
+from tasks.schemas import ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES
 from tasks.text import word_starting
 
 # Every pattern below starts with a capital letter; saying so first lets the regex engine skip to
@@ -75,9 +76,9 @@ _NEVER_ALONE = {"Nice", "Reading", "Mobile", "Split", "Bath", "Cork", "Sale", "M
 _TRAILING_WORDS = {"Post": "ORG", "Times": "ORG", "State": "GPE", "Street": "LOC"}
 
 
-@dataclass(frozen=True)
-class Mention:
-    """One entity mention: offsets into the text, what it names, and how it was found."""
+class Mention(NamedTuple):
+    """One entity mention: offsets into the text, what it names, and how it was found (a named tuple: an article
+    has ~40 and a corpus millions, made faster than a frozen dataclass's and turned into columns at once)."""
 
     start: int
     end: int
@@ -296,10 +297,12 @@ def _fuzzy(text: str, mentions: list[Mention], kb: KnowledgeBase, min_score: flo
     return found
 
 
-def mention_rows(article_id: str, mentions: list[Mention]) -> list[dict]:
-    """Mentions of one article as entity_mentions rows."""
-    return [{"article_id": article_id, "entity_id": m.entity_id, "name": m.name, "type": m.type, "surface": m.surface,
-             "start": m.start, "end": m.end, "method": m.method, "confidence": m.confidence} for m in mentions]
+def mentions_table(article_ids: Sequence[str], mentions: Sequence[Sequence[Mention]]) -> pa.Table:
+    """ENTITY_MENTIONS rows of each article's mentions, built column by column."""
+    ids = [article_id for article_id, found in zip(article_ids, mentions) for _ in found]
+    columns = dict(zip(Mention._fields, map(list, zip(*(m for found in mentions for m in found))))) if ids \
+        else dict.fromkeys(Mention._fields, [])
+    return pa.table([ids, *(columns[name] for name in ENTITY_MENTIONS.names[1:])], schema=ENTITY_MENTIONS)
 
 
 _ENTITY = ["entity_id", "name", "type"]

@@ -19,7 +19,7 @@ from tasks.config import PIPELINE_VERSION, NormaliseConfig, PipelineConfig
 from tasks.corpus import only, without
 from tasks.dedup import signature_table
 from tasks.entities import match as match_entities
-from tasks.entities import mention_rows
+from tasks.entities import mentions_table
 from tasks.knowledge import load_knowledge_base
 from tasks.language import Language, ProfileDetector
 from tasks.passages import article_segments, segments_table
@@ -27,7 +27,6 @@ from tasks.quote_clusters import keyed_variants
 from tasks.quotes import extract_quotes
 from tasks.schemas import (
     ARTICLES,
-    ENTITY_MENTIONS,
     PARSED,
     PREVIOUS_VERSIONS,
     QUOTES,
@@ -206,8 +205,7 @@ def normalise_batch(job: NormaliseJob) -> NormaliseResult:
     entity_config = job.config.entities
     kb = load_knowledge_base(entity_config.kb_files, entity_config.min_city_population)
     found = [match_entities(text, kb, entity_config) for text in texts]
-    mentions = pa.Table.from_pylist([row for article_id, matched in zip(ids, found) for row in mention_rows(article_id, matched)],
-                                    schema=ENTITY_MENTIONS)
+    mentions = mentions_table(ids, found)
     keyed = keyed_variants(pa.Table.from_pylist(
         [row for article_id, text, matched in zip(ids, texts, found)
          for row in extract_quotes(article_id, text, matched, job.config.quotes)], schema=_EXTRACTED), job.config.quotes)

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tasks.config import EntityConfig
-from tasks.entities import MentionCounts, _is_word_char, match, mention_rows, update_entities
+from tasks.entities import MentionCounts, _is_word_char, match, mentions_table, update_entities
 from tasks.knowledge import load_knowledge_base, read_entities
 from tasks.schemas import ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES
 
@@ -144,8 +144,7 @@ def test_entities_updated_run_by_run_equal_one_count_over_the_final_corpus(kb):
         gone = set(rng.sample(sorted(live), min(len(live), rng.randint(0, 3))))
         added = {f"a{run}-{i}": rng.choice(texts) for i in range(rng.randint(0, 4))} if run < 7 else \
             {f"a{run}-{i}": text for i, text in enumerate(texts)}  # the last run brings every text once
-        new = pa.Table.from_pylist([r for a, t in added.items() for r in mention_rows(a, match(t, kb, CONFIG))],
-                                   schema=ENTITY_MENTIONS)
+        new = mentions_table(list(added), [match(t, kb, CONFIG) for t in added.values()])
         removed = mentions.filter(pc.is_in(mentions.column("article_id"), value_set=pa.array(sorted(gone), pa.string())))
         rows, counts = update_entities(entities, surfaces, MentionCounts.of([new]) + MentionCounts.of([removed], -1), kb)
         touched = pa.array(sorted(set(new.column("entity_id").to_pylist()) | set(removed.column("entity_id").to_pylist())),
