@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 
 from tasks.batches import Batches
 from tasks.config import PipelineConfig
-from tasks.export import run_summary
+from tasks.export import CarryOvers, run_summary
 from tasks.remote import is_remote, local_config
 from tasks.stages import (
     call,
@@ -55,11 +55,17 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
                 parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)
             normalised = normalise(run, parsed, boilerplate, batches)
             batches.close()  # idle workers would hold their memory through dedup and passages
-            deduped = call(dedup, run, parsed, normalised)
-            reused = call(passages, run, normalised, deduped)
-            quoted = quotes(run, normalised, deduped, batches)
-            batches.close()  # the last stage run in batches
-            snapshot = call(commit, run, parsed, normalised, deduped, reused, quoted)
+            # Each dataset's unchanged rows are carried into the new snapshot on a thread of their own as soon as
+            # a stage has said which rows go, while the next stages run.
+            with CarryOvers(run) as carried:
+                carried.after_normalise(run, parsed, normalised)
+                deduped = call(dedup, run, parsed, normalised)
+                carried.after_dedup(deduped)
+                reused = call(passages, run, normalised, deduped)
+                carried.after_passages(deduped, reused)
+                quoted = quotes(run, normalised, deduped, batches)
+                batches.close()  # the last stage run in batches
+                snapshot = call(commit, run, parsed, normalised, deduped, reused, quoted, carried)
             summary = run_summary(run, parsed, normalised, snapshot, boilerplate, deduped, reused, quoted)
         else:
             snapshot, quoted = run.previous, None

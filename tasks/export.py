@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -11,7 +13,7 @@ import pyarrow.compute as pc
 
 from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
-from tasks.corpus import final_article_parts, lookup, read_parts, staging_paths
+from tasks.corpus import final_article_parts, lookup, only, read_parts, staging_paths
 from tasks.dedup import DedupOutcome
 from tasks.entities import MentionCounts, update_entities
 from tasks.faults import failpoint
@@ -28,7 +30,7 @@ from tasks.schemas import (
     PARAGRAPH_STATE,
     PREVIOUS_VERSIONS,
 )
-from tasks.storage import Snapshot, apply_updates
+from tasks.storage import PART_THREADS, Snapshot, apply_updates
 
 
 def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
@@ -36,6 +38,91 @@ def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
     touched = {raw.source_path for result in parsed for raw in result.touched}
     processed = {path for result in parsed for path in result.files_state.column("source_path").to_pylist()}
     return set(run.changes.deleted) | (processed - touched)
+
+
+def removed_articles(previous_articles: pa.Table, replaced: set[str], normalised: list[NormaliseResult]) -> set[str]:
+    """Ids of the previous articles (article_id, source_path rows) whose rows this run removes: those of the replaced
+    sources, but for the ones that came back unchanged (written again, not redone downstream)."""
+    return set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist()) \
+        - {i for r in normalised for i in r.unchanged}
+
+
+class CarryOvers:
+    """An incremental run's carry-overs (the previous snapshot's rows brought into the new one, minus the rows
+    going), made on a thread of their own, each dataset's as soon as the run knows which of its rows go.
+
+    Their Parquet reading and writing then overlaps the dedup, passages and quotes stages, which run Python in
+    the flow's process, instead of following them in commit. A full refresh or a first run carries nothing. On
+    leaving the `with` block a carry-over under way is finished and those not started are dropped; `wait` raises
+    the first failure.
+    """
+
+    def __init__(self, run: Run):
+        self._builder = run.snapshot() if run.previous is not None and run.refresh_reason is None else None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="carry-over") if self._builder else None
+        self._pending: list[Future] = []
+        self.seconds: dict[str, float] = {}  # each dataset's carry-over, on its thread
+        self.replaced: set[str] = set()
+        self.removed_articles: set[str] = set()
+
+    def __enter__(self) -> CarryOvers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start(self, name: str, drop: dict, threads: int = 1, **kwargs) -> None:
+        # One part at a time while a stage runs beside it; as many as storage allows once only commit waits.
+        for future in self._pending:  # a carry-over that failed stops the run now, not at commit
+            if future.done() and future.exception() is not None:
+                raise future.exception()
+        if self._pool is not None:
+            self._pending.append(self._pool.submit(self._carry, name, drop, threads=threads, **kwargs))
+
+    def _carry(self, name: str, drop: dict, **kwargs) -> None:
+        started = time.perf_counter()
+        self._builder.carry_over(name, drop, **kwargs)
+        self.seconds[name] = time.perf_counter() - started
+
+    def after_normalise(self, run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> None:
+        """The datasets whose rows go with the replaced sources' articles."""
+        if self._builder is None:
+            return
+        self.replaced = replaced_sources(run, parsed)
+        previous = run.previous.lookup("articles", "source_path", self.replaced, ["article_id", "source_path"])
+        self.removed_articles = removed_articles(previous, self.replaced, normalised)
+        self._start("rejected", {"source_path": self.replaced})
+        self._start("_state/paragraphs", {"source_path": self.replaced})
+        self._start("entity_mentions", {"article_id": self.removed_articles})
+        self._start("_state/segments", {"article_id": self.removed_articles})
+
+    def after_dedup(self, deduped: DedupOutcome) -> None:
+        """Articles, with their new duplicate clusters, and the MinHash index."""
+        self._start("articles", {"source_path": self.replaced}, updates=deduped.updates)
+        self._start("_state/minhash", {"content_hash": deduped.dropped_contents})
+
+    def after_passages(self, deduped: DedupOutcome, reused: PassageOutcome) -> None:
+        """Reused passages."""
+        self._start("passages", {"article_id": deduped.removed_articles, "passage_id": reused.removed_ids})
+
+    def after_quotes(self, deduped: DedupOutcome, quoted: QuoteOutcome) -> None:
+        """Quotes, their clusters and the clustering state."""
+        for name, drop, kwargs in [
+            ("quotes", {"article_id": deduped.removed_articles}, {"updates": quoted.updates, "key": "quote_id"}),
+            ("_state/quote_keys", {"variant": quoted.dropped_key_variants}, {}),
+            ("_state/quote_variants", {"variant": quoted.dropped_variants}, {}),
+            ("_state/quote_edges", {"variant_a": quoted.dropped_edge_variants, "variant_b": quoted.dropped_edge_variants}, {}),
+            ("quote_clusters", {"cluster_id": quoted.dropped_clusters}, {}),
+            ("_state/quote_cluster_outlets", {"cluster_id": quoted.dropped_clusters}, {}),
+        ]:
+            self._start(name, drop, threads=PART_THREADS, **kwargs)
+
+    def wait(self) -> None:
+        """Every carry-over started, done; the first failure raised."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
 
 
 def previous_versions(run: Run, sources: set[str]) -> pa.Table:
@@ -95,25 +182,12 @@ def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[st
 
 
 def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult],
-                    deduped: DedupOutcome, reused: PassageOutcome, quoted: QuoteOutcome) -> Snapshot:
-    """Carry unchanged rows forward, add this run's rows and state, and swap the snapshot in."""
+                    deduped: DedupOutcome, reused: PassageOutcome, quoted: QuoteOutcome, carried: CarryOvers) -> Snapshot:
+    """Add this run's rows and state to the carried-over ones (`carried` has had every earlier stage's step) and
+    swap the snapshot in."""
     builder = run.snapshot()
-    replaced = replaced_sources(run, parsed)
-    if run.refresh_reason is None:
-        builder.carry_over("articles", {"source_path": replaced}, updates=deduped.updates)
-        builder.carry_over("rejected", {"source_path": replaced})
-        builder.carry_over("_state/paragraphs", {"source_path": replaced})
-        builder.carry_over("passages", {"article_id": deduped.removed_articles, "passage_id": reused.removed_ids})
-        builder.carry_over("_state/segments", {"article_id": deduped.removed_articles})
-        builder.carry_over("_state/minhash", {"content_hash": deduped.dropped_contents})
-        builder.carry_over("entity_mentions", {"article_id": deduped.removed_articles})
-        builder.carry_over("quotes", {"article_id": deduped.removed_articles}, updates=quoted.updates, key="quote_id")
-        builder.carry_over("_state/quote_keys", {"variant": quoted.dropped_key_variants})
-        builder.carry_over("_state/quote_variants", {"variant": quoted.dropped_variants})
-        builder.carry_over("_state/quote_edges", {"variant_a": quoted.dropped_edge_variants,
-                                                  "variant_b": quoted.dropped_edge_variants})
-        builder.carry_over("quote_clusters", {"cluster_id": quoted.dropped_clusters})
-        builder.carry_over("_state/quote_cluster_outlets", {"cluster_id": quoted.dropped_clusters})
+    carried.after_quotes(deduped, quoted)
+    carried.wait()
     failpoint("export.carried_over")
     final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
                         lambda tag: builder.part_path("articles", tag))

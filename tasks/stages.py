@@ -49,7 +49,13 @@ from tasks.dedup import (
     similarities,
     stale_signatures,
 )
-from tasks.export import commit_snapshot, previous_versions, replaced_sources
+from tasks.export import (
+    CarryOvers,
+    commit_snapshot,
+    previous_versions,
+    removed_articles,
+    replaced_sources,
+)
 from tasks.ingest import ParseJob, ParseResult, parse_batch
 from tasks.normalise import NormaliseJob, NormaliseResult, normalise_batch
 from tasks.passages import PassageOutcome, update_passages
@@ -281,8 +287,7 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
         assignments=assignments, updates=changed_assignments(kept, assignments),
         duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
         dropped_contents=stale_signatures(old_index, present), edges=edges,
-        removed_articles=set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist())
-        - {i for r in normalised for i in r.unchanged},
+        removed_articles=removed_articles(previous_articles, replaced, normalised),
         new_edges=new_edges.num_rows,
     )
     get_run_logger().info("dedup: %d candidate pairs, %d new near-duplicate edges, %d duplicates in %d clusters; "
@@ -380,9 +385,11 @@ def _slice_files(staging: Path, normalised: list[NormaliseResult], variants: pa.
 @quoted_result
 @timed("commit")
 def commit(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult], deduped: DedupOutcome,
-           reused: PassageOutcome, quoted: QuoteOutcome) -> Snapshot:
-    """Write state, carry unchanged rows forward and swap the new snapshot in atomically."""
-    snapshot = commit_snapshot(run, parsed, normalised, deduped, reused, quoted)
+           reused: PassageOutcome, quoted: QuoteOutcome, carried: CarryOvers) -> Snapshot:
+    """Write state, finish carrying unchanged rows forward and swap the new snapshot in atomically."""
+    snapshot = commit_snapshot(run, parsed, normalised, deduped, reused, quoted, carried)
+    if carried.seconds:
+        get_run_logger().info("commit: carry-overs took %s", ", ".join(f"{name} {s:.2f} s" for name, s in carried.seconds.items()))
     get_run_logger().info("commit: snapshot %s is now current", snapshot.root.name)
     return snapshot
 

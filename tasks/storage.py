@@ -63,11 +63,11 @@ def matching_rows(path: Path | str, key: str, wanted: pa.Array, columns: list[st
         return file.read(columns=columns).filter(hit) if pc.any(hit).as_py() else None
 
 
-def each_part(fn: Callable[[Path], T], parts: list[Path]) -> list[T]:
-    """`fn` of every part file, in order, `PART_THREADS` at a time."""
-    if len(parts) < 2 or PART_THREADS < 2:
+def each_part(fn: Callable[[Path], T], parts: list[Path], threads: int = PART_THREADS) -> list[T]:
+    """`fn` of every part file, in order, `threads` at a time."""
+    if len(parts) < 2 or threads < 2:
         return [fn(part) for part in parts]
-    with ThreadPoolExecutor(PART_THREADS, thread_name_prefix="parts") as pool:
+    with ThreadPoolExecutor(threads, thread_name_prefix="parts") as pool:
         return list(pool.map(fn, parts))
 
 
@@ -260,12 +260,12 @@ class SnapshotBuilder:
         return write_parquet(table, self.part_path(name, tag), ALL_TABLES[name])
 
     def carry_over(self, name: str, drop: Mapping[str, Iterable] | None = None,
-                   updates: pa.Table | None = None, key: str = "article_id") -> int:
+                   updates: pa.Table | None = None, key: str = "article_id", threads: int = PART_THREADS) -> int:
         """Bring the previous snapshot's rows forward, minus dropped rows, with updated values.
 
         `drop` maps a column to values whose rows go; `updates` holds replacement values for some
         columns of the rows whose `key` it lists. Parts neither touches are hard-linked untouched;
-        the rest are rewritten. Returns the number of rows dropped.
+        the rest are rewritten, `threads` at a time. Returns the number of rows dropped.
         """
         if self.previous is None:
             return 0
@@ -297,7 +297,7 @@ class SnapshotBuilder:
                 write_parquet(kept, target, schema)
             return n_gone
 
-        return sum(each_part(carry, self.previous.part_files(name)))
+        return sum(each_part(carry, self.previous.part_files(name), threads))
 
     def read(self, name: str, columns: list[str]) -> pa.Table:
         """Some columns of a table as this snapshot holds it so far (carried and new parts)."""

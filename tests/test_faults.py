@@ -242,6 +242,23 @@ def test_a_full_disk_or_a_permission_error_fails_clearly_and_keeps_the_datasets(
     assert datasets(out) == corpus["after_two"]
 
 
+def test_a_write_error_on_the_carry_over_thread_fails_the_run_clearly(corpus, tmp_path):
+    """Unchanged parts are carried into the new snapshot on a thread of their own while the later stages run: an
+    error there fails the run like one in the flow's own thread, and the flow does not end with the thread
+    still writing."""
+    out = tmp_path / "out"
+    shutil.copytree(corpus["template"], out, symlinks=True)
+    before = current_snapshot(out).root.name
+    result = _run(corpus["raw"], out, {**corpus["env"], "NEWSFLOW_FAILPOINT": "carry_over.linked:2:enospc"})
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "newsflow: run failed: No space left on device" in result.stderr
+    assert f"datasets in {out} are unchanged (snapshot {before})" in result.stderr
+    assert current_snapshot(out).root.name == before and datasets(out) == corpus["after_one"]
+    assert len(list((out / STATE_DIR / "snapshots").iterdir())) == 2  # the half-built one is gone
+    _recover(corpus["raw"], out)
+    assert datasets(out) == corpus["after_two"]
+
+
 def test_a_real_write_error_from_the_kernel_fails_clearly(corpus, tmp_path):
     """RLIMIT_FSIZE makes the kernel refuse to grow any file past 8 KiB (EFBIG), like a full quota."""
     out = tmp_path / "out"
