@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 from tasks.batches import Batches
 from tasks.config import PipelineConfig
 from tasks.export import CarryOvers, run_summary
+from tasks.normalise import load_models
 from tasks.remote import is_remote, local_config
 from tasks.stages import (
     call,
@@ -50,6 +51,7 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
         run = call(plan, local)
         if run.has_work:
             parsed = parse(run, run.changes.to_parse, "changes", batches)
+            batches.warm(load_models, local)  # while the corpus boilerplate is counted here
             boilerplate = call(corpus_boilerplate, run, parsed)
             if boilerplate.reprocess:
                 parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)

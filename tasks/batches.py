@@ -153,6 +153,14 @@ class Batches:
             self._inline = self._stack.enter_context(ThreadPoolTaskRunner(max_workers=1))
         return self._inline
 
+    def warm(self, fn: Callable[[Any], Any], arg: Any) -> None:
+        """`fn(arg)` once in each running worker process, not waited for: what it loads into the worker's caches (a
+        model, say) is then there for the next stage's batches. Given while the flow's process runs a stage of its
+        own, the workers do it instead of sitting idle. Nothing happens without worker processes."""
+        if self._processes is not None:
+            for _ in range(self.config.resolved_workers()):
+                self._processes.submit(fn, arg)
+
     def map(self, stage: str, fn: Callable[[Any], Any], jobs: Sequence[Any], inputs: Callable[[Any], str], *,
             in_process: bool = False) -> list:
         """Run fn over jobs as task runs named stage-00000..., returning results in job order; with `in_process`,

@@ -73,6 +73,16 @@ def detect_languages(texts: list[str], config: NormaliseConfig) -> list[Language
     return _profile_detector(config.language_min_chars, config.language_min_probability).detect_many(texts)
 
 
+def load_models(config: PipelineConfig) -> None:
+    """Load what `normalise_batch` reads besides its batch (the knowledge base and the language profiles, about a
+    second), into this process's caches."""
+    load_knowledge_base(config.entities.kb_files, config.entities.min_city_population)
+    if config.normalise.language_method == "langdetect":
+        _factory(config.normalise.language_seed)
+    else:
+        detect_languages([], config.normalise)
+
+
 def content_hash(text: str) -> str:
     """Hash of the clean text: equal for articles that are identical after normalisation."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

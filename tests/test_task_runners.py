@@ -83,6 +83,32 @@ def test_closed_batches_stop_their_worker_processes_and_a_later_map_starts_new_o
     assert os.getpid() not in first | second and first and second and not first & second
 
 
+def test_warm_runs_in_the_worker_processes_only(tmp_path):
+    """The flow has the workers load what normalise reads (knowledge base, language profiles) while it counts the
+    corpus boilerplate itself: in the worker processes, never in the flow's; with no worker processes, nowhere."""
+    marks, unmarked = tmp_path / "processes", tmp_path / "threads"
+    marks.mkdir(), unmarked.mkdir()
+
+    @flow
+    def warmed() -> set[int]:
+        with Batches(PipelineConfig(task_runner="processes", workers=2)) as batches:
+            first = set(batches.map("first", _pid, list(range(6)), str))
+            batches.warm(_mark, str(marks))
+            return first | set(batches.map("second", _pid, list(range(6)), str))
+
+    workers = warmed()  # leaving the block waited for the warm-ups too
+    marked = {int(p.name) for p in marks.iterdir()}
+    assert marked and marked <= workers and os.getpid() not in marked
+
+    with Batches(PipelineConfig(task_runner="threads", workers=2)) as batches:
+        batches.warm(_mark, str(unmarked))
+    assert not list(unmarked.iterdir())
+
+
+def _mark(directory: str) -> None:
+    (Path(directory) / str(os.getpid())).touch()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
