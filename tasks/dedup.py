@@ -58,7 +58,13 @@ def _bucket_pairs(query: np.ndarray, reference: np.ndarray, same: bool) -> Itera
     With `same`, query and reference are one array and each pair comes once (the later row of a
     bucket paired with the earlier ones is skipped).
     """
-    order = np.argsort(reference, kind="stable")
+    if not same and reference.size > 4 * query.size:
+        # An incremental run's few new texts against the whole index: only the index rows whose key some new text
+        # has can pair (a hash look-up of each, instead of sorting the index's keys in every band).
+        kept = np.flatnonzero(pc.is_in(reference, value_set=pa.array(query)).to_numpy(zero_copy_only=False))
+        order = kept[np.argsort(reference[kept], kind="stable")]
+    else:
+        order = np.argsort(reference, kind="stable")
     ordered = reference[order]
     lo = np.searchsorted(ordered, query, side="left")
     hi = np.searchsorted(ordered, query, side="right")

@@ -175,11 +175,14 @@ class MinHasher:
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         """A (n, bands) uint64 matrix: one hash per band of `rows` signature values."""
         n = signatures.shape[0]
-        grouped = signatures.reshape(n, self.bands, self.rows).astype(_U64)
-        key = np.zeros((n, self.bands), dtype=_U64)
-        for column in range(self.rows):
+        values = np.ascontiguousarray(signatures, dtype=np.uint32).reshape(n, self.bands, self.rows)
+        # Two values to a 64-bit word where a band's row count allows (no copy): half the mixing. Only whether two
+        # keys are equal matters (equal values, equal key); they are not stored.
+        grouped = values.view(_U64) if self.rows % 2 == 0 else values.astype(_U64)
+        key = np.broadcast_to(np.arange(self.bands, dtype=_U64)[:, None], (self.bands, n)).T  # bands never collide
+        for column in range(grouped.shape[2]):
             key = _mix(key ^ grouped[:, :, column])
-        return _mix(key ^ np.arange(self.bands, dtype=_U64))  # bands never collide with each other
+        return key
 
 
 def estimated_jaccard(left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -12,7 +12,14 @@ import pyarrow.compute as pc
 import pytest
 
 from tasks.config import DedupConfig
-from tasks.dedup import STALE_INDEX_SHARE, assign_clusters, near_duplicate_edges, stale_signatures
+from tasks.dedup import (
+    STALE_INDEX_SHARE,
+    assign_clusters,
+    candidate_pairs,
+    near_duplicate_edges,
+    signature_table,
+    stale_signatures,
+)
 from tasks import minhash
 from tasks.minhash import MinHasher, estimated_jaccard, token_hashes
 from tasks.normalise import content_hash
@@ -71,6 +78,45 @@ def test_signatures_of_a_batch_are_each_texts_own():
             expected = (hasher._a[:, None] * shingles[None, :] + hasher._b[:, None]).min(axis=1) if shingles.size \
                 else np.full(16, np.iinfo(np.uint32).max, np.uint32)
         np.testing.assert_array_equal(row, expected)
+
+
+def test_candidate_pairs_are_every_pair_sharing_a_band_whatever_the_sizes():
+    """A few new texts against a much larger index (an incremental run) look up only the index rows sharing a key
+    with them; against an index of their size every key is sorted. Either way the pairs are exactly those a brute
+    force finds: new with new or with old, some band's values all equal, estimated Jaccard at the bar or above."""
+    config = DedupConfig()
+    rng = np.random.default_rng(7)
+    rows = config.num_perm // config.bands
+    for n_old in (400, 8):
+        old = rng.integers(0, 2**32, size=(n_old, config.num_perm), dtype=np.uint64).astype(np.uint32)
+        new = np.concatenate([old[rng.choice(n_old, 6, replace=False)], old[:2]])  # copies, two of them twice
+        for row, kept in zip(new, rng.integers(0, config.bands, size=len(new))):  # keep a few bands, redraw the rest
+            redraw = rng.permutation(config.bands)[kept:]
+            for band in redraw:
+                row[band * rows : (band + 1) * rows] = rng.integers(0, 2**32, size=rows, dtype=np.uint64)
+        # Half of every band of an old text, so half its values: a pair at the bar that shares no whole band.
+        halves = old[3].copy().reshape(config.bands, rows)
+        halves[:, rows // 2 :] = rng.integers(0, 2**32, size=(config.bands, rows - rows // 2), dtype=np.uint64)
+        new = np.concatenate([new, halves.reshape(1, -1)])
+
+        def table(signatures, prefix):
+            ids = [f"{prefix}{i:03d}" for i in range(len(signatures))]
+            return pa.table({"content_hash": ids, "signature": pa.array(list(signatures), pa.list_(pa.uint32()))})
+
+        found = candidate_pairs(table(new, "n"), table(old, "o"), config)
+        got = set(zip(found.column("content_a").to_pylist(), found.column("content_b").to_pylist()))
+        expected, below_bar = set(), 0
+        others = [(f"n{j:03d}", b) for j, b in enumerate(new)] + [(f"o{j:03d}", b) for j, b in enumerate(old)]
+        for i, a in enumerate(new):
+            for name, b in others:
+                if name <= f"n{i:03d}" and name.startswith("n"):
+                    continue  # each pair of new texts once
+                shares = (a.reshape(config.bands, rows) == b.reshape(config.bands, rows)).all(axis=1).any()
+                if shares and estimated_jaccard(a[None], b[None])[0] >= config.candidate_min_jaccard:
+                    expected.add(tuple(sorted((f"n{i:03d}", name))))
+                else:
+                    below_bar += bool(shares)
+        assert got == expected and len(expected) >= 4 and below_bar, n_old
 
 
 def _texts() -> dict[str, str]:
