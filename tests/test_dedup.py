@@ -17,7 +17,6 @@ from tasks.dedup import (
     assign_clusters,
     candidate_pairs,
     near_duplicate_edges,
-    signature_table,
     stale_signatures,
 )
 from tasks import minhash
