@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -157,9 +158,8 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-@dataclass(frozen=True)
-class Assignment:
-    """Where an article sits among duplicates."""
+class Assignment(NamedTuple):
+    """Where an article sits among duplicates (a named tuple: a run makes one per article of the corpus)."""
 
     cluster_id: str
     duplicate_of: str | None
@@ -176,12 +176,17 @@ def assign_clusters(articles: pa.Table, edges: pa.Table) -> dict[str, Assignment
         return {}
     hashes = articles.column("content_hash")
     contents = pc.unique(hashes).sort()
-    position = {h: i for i, h in enumerate(contents.to_pylist())}
-    sets = _UnionFind(len(position))
-    for a, b in zip(edges.column("content_a").to_pylist(), edges.column("content_b").to_pylist()):
-        if a in position and b in position:
-            sets.union(position[a], position[b])
-    roots = np.array([sets.find(i) for i in range(len(position))], np.int64)
+    # Texts joined by an edge, as positions in `contents`; every other text is a group of its own.
+    ends = pc.fill_null(pc.index_in(pa.chunked_array([edges.column("content_a").combine_chunks(),
+                                                     edges.column("content_b").combine_chunks()], pa.string()),
+                                    value_set=contents), -1).to_numpy().reshape(2, -1)
+    linked = ends[:, (ends >= 0).all(axis=0)]
+    sets = _UnionFind(len(contents))
+    for a, b in zip(*linked.tolist()):
+        sets.union(a, b)
+    roots = np.arange(len(contents), dtype=np.int64)
+    touched = np.unique(linked)
+    roots[touched] = [sets.find(i) for i in touched.tolist()]
     # Sorted by group, then the canonical order; a group's first row is its canonical copy.
     published = pc.fill_null(articles.column("published_at"), pa.scalar(_LATEST, articles.schema.field("published_at").type))
     ranked = pa.table({"group": roots[pc.index_in(hashes, value_set=contents).to_numpy(zero_copy_only=False)],
@@ -191,13 +196,15 @@ def assign_clusters(articles: pa.Table, edges: pa.Table) -> dict[str, Assignment
     group = ranked.column("group").to_numpy()
     first = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1]
     canonical_row = np.repeat(first, np.diff(np.r_[first, len(group)]))
-    ids, content = ranked.column("article_id").to_pylist(), ranked.column("content_hash").to_pylist()
+    ids = ranked.column("article_id").to_pylist()
+    content = ranked.column("content_hash")
+    exact = pc.equal(content, content.take(pa.array(canonical_row))).to_pylist()
     result: dict[str, Assignment] = {}
-    for row, top in enumerate(canonical_row.tolist()):
+    for row, (article_id, top, same_text) in enumerate(zip(ids, canonical_row.tolist(), exact)):
         if row == top:
-            result[ids[row]] = Assignment(ids[row], None, None)
+            result[article_id] = Assignment(article_id, None, None)
         else:
-            result[ids[row]] = Assignment(ids[top], ids[top], "exact" if content[row] == content[top] else "near")
+            result[article_id] = Assignment(ids[top], ids[top], "exact" if same_text else "near")
     return result
 
 
@@ -281,17 +288,15 @@ def stale_signatures(index: pa.Table, present: pa.Array) -> set[str]:
     return set(stale.column("content_hash").to_pylist())
 
 
+_CHANGED = pa.schema([("article_id", pa.string()), ("cluster_id", pa.string()), ("duplicate_of", pa.string())])
+
+
 def changed_assignments(kept: pa.Table, assignments: dict[str, Assignment]) -> pa.Table:
     """Carried article rows whose cluster or canonical copy changed, with the new values."""
-    rows = [
-        {"article_id": row["article_id"], "cluster_id": assignments[row["article_id"]].cluster_id,
-         "duplicate_of": assignments[row["article_id"]].duplicate_of}
-        for row in kept.select(["article_id", "cluster_id", "duplicate_of"]).to_pylist()
-        if (row["cluster_id"], row["duplicate_of"]) != (assignments[row["article_id"]].cluster_id,
-                                                        assignments[row["article_id"]].duplicate_of)
-    ]
-    schema = pa.schema([("article_id", pa.string()), ("cluster_id", pa.string()), ("duplicate_of", pa.string())])
-    return pa.Table.from_pylist(rows, schema=schema)
+    changed = [(article_id, now.cluster_id, now.duplicate_of)
+               for article_id, cluster_id, duplicate_of in zip(*(kept.column(c).to_pylist() for c in _CHANGED.names))
+               if ((now := assignments[article_id]).cluster_id, now.duplicate_of) != (cluster_id, duplicate_of)]
+    return pa.table([list(column) for column in zip(*changed)] if changed else [[], [], []], schema=_CHANGED)
 
 
 def known_similarities(edges: pa.Table, previous_pairs: pa.Table, content_of: dict[str, str]) -> dict[tuple[str, str], float]:
