@@ -88,7 +88,7 @@ def test_candidate_pairs_are_every_pair_sharing_a_band_whatever_the_sizes():
     rows = config.num_perm // config.bands
     for n_old in (400, 8):
         old = rng.integers(0, 2**32, size=(n_old, config.num_perm), dtype=np.uint64).astype(np.uint32)
-        new = np.concatenate([old[rng.choice(n_old, 6, replace=False)], old[:2]])  # copies, two of them twice
+        new = np.concatenate([old[rng.choice(n_old, 6, replace=False)], old[:2]])  # copies of old texts
         for row, kept in zip(new, rng.integers(0, config.bands, size=len(new))):  # keep a few bands, redraw the rest
             redraw = rng.permutation(config.bands)[kept:]
             for band in redraw:

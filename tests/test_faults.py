@@ -244,8 +244,7 @@ def test_a_full_disk_or_a_permission_error_fails_clearly_and_keeps_the_datasets(
 
 def test_a_write_error_on_the_carry_over_thread_fails_the_run_clearly(corpus, tmp_path):
     """Unchanged parts are carried into the new snapshot on a thread of their own while the later stages run: an
-    error there fails the run like one in the flow's own thread, and the flow does not end with the thread
-    still writing."""
+    error there fails the run like one in the flow's own thread, and the datasets stay as they were."""
     out = tmp_path / "out"
     shutil.copytree(corpus["template"], out, symlinks=True)
     before = current_snapshot(out).root.name

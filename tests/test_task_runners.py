@@ -87,7 +87,8 @@ def test_warm_runs_in_the_worker_processes_only(tmp_path):
     """The flow has the workers load what normalise reads (knowledge base, language profiles) while it counts the
     corpus boilerplate itself: in the worker processes, never in the flow's; with no worker processes, nowhere."""
     marks, unmarked = tmp_path / "processes", tmp_path / "threads"
-    marks.mkdir(), unmarked.mkdir()
+    marks.mkdir()
+    unmarked.mkdir()
 
     @flow
     def warmed() -> set[int]:
