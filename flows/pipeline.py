@@ -60,7 +60,7 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
             # Each dataset's unchanged rows are carried into the new snapshot on a thread of their own as soon as
             # a stage has said which rows go, while the next stages run.
             with CarryOvers(run) as carried:
-                carried.after_normalise(run, parsed, normalised)
+                carried.after_normalise(run, parsed)
                 deduped = call(dedup, run, parsed, normalised)
                 carried.after_dedup(deduped)
                 reused = call(passages, run, normalised, deduped)

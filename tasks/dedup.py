@@ -177,9 +177,8 @@ def assign_clusters(articles: pa.Table, edges: pa.Table) -> dict[str, Assignment
     hashes = articles.column("content_hash")
     contents = pc.unique(hashes).sort()
     # Texts joined by an edge, as positions in `contents`; every other text is a group of its own.
-    ends = pc.fill_null(pc.index_in(pa.chunked_array([edges.column("content_a").combine_chunks(),
-                                                     edges.column("content_b").combine_chunks()], pa.string()),
-                                    value_set=contents), -1).to_numpy().reshape(2, -1)
+    both = pa.concat_arrays([edges.column(c).combine_chunks() for c in ("content_a", "content_b")])
+    ends = pc.fill_null(pc.index_in(both, value_set=contents), -1).to_numpy().reshape(2, -1)
     linked = ends[:, (ends >= 0).all(axis=0)]
     sets = _UnionFind(len(contents))
     for a, b in zip(*linked.tolist()):

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from tasks.boilerplate import CorpusBoilerplate
 from tasks.config import PIPELINE_VERSION
-from tasks.corpus import final_article_parts, lookup, only, read_parts, staging_paths
+from tasks.corpus import final_article_parts, lookup, read_parts, staging_paths
 from tasks.dedup import DedupOutcome
 from tasks.entities import MentionCounts, update_entities
 from tasks.faults import failpoint
@@ -40,13 +40,6 @@ def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
     return set(run.changes.deleted) | (processed - touched)
 
 
-def removed_articles(previous_articles: pa.Table, replaced: set[str], normalised: list[NormaliseResult]) -> set[str]:
-    """Ids of the previous articles (article_id, source_path rows) whose rows this run removes: those of the replaced
-    sources, but for the ones that came back unchanged (written again, not redone downstream)."""
-    return set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist()) \
-        - {i for r in normalised for i in r.unchanged}
-
-
 class CarryOvers:
     """An incremental run's carry-overs (the previous snapshot's rows brought into the new one, minus the rows
     going), made on a thread of their own, each dataset's as soon as the run knows which of its rows go.
@@ -63,7 +56,6 @@ class CarryOvers:
         self._pending: list[Future] = []
         self.seconds: dict[str, float] = {}  # each dataset's carry-over, on its thread
         self.replaced: set[str] = set()
-        self.removed_articles: set[str] = set()
 
     def __enter__(self) -> CarryOvers:
         return self
@@ -85,20 +77,17 @@ class CarryOvers:
         self._builder.carry_over(name, drop, **kwargs)
         self.seconds[name] = time.perf_counter() - started
 
-    def after_normalise(self, run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> None:
-        """The datasets whose rows go with the replaced sources' articles."""
-        if self._builder is None:
-            return
+    def after_normalise(self, run: Run, parsed: list[ParseResult]) -> None:
+        """The datasets keyed by source: rejected rows and paragraph state."""
         self.replaced = replaced_sources(run, parsed)
-        previous = run.previous.lookup("articles", "source_path", self.replaced, ["article_id", "source_path"])
-        self.removed_articles = removed_articles(previous, self.replaced, normalised)
         self._start("rejected", {"source_path": self.replaced})
         self._start("_state/paragraphs", {"source_path": self.replaced})
-        self._start("entity_mentions", {"article_id": self.removed_articles})
-        self._start("_state/segments", {"article_id": self.removed_articles})
 
     def after_dedup(self, deduped: DedupOutcome) -> None:
-        """Articles, with their new duplicate clusters, and the MinHash index."""
+        """Articles, with their new duplicate clusters, the MinHash index, and what goes with the removed articles:
+        entity mentions and segments."""
+        self._start("entity_mentions", {"article_id": deduped.removed_articles})
+        self._start("_state/segments", {"article_id": deduped.removed_articles})
         self._start("articles", {"source_path": self.replaced}, updates=deduped.updates)
         self._start("_state/minhash", {"content_hash": deduped.dropped_contents})
 

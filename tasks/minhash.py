@@ -179,7 +179,7 @@ class MinHasher:
         # Two values to a 64-bit word where a band's row count allows (no copy): half the mixing. Only whether two
         # keys are equal matters (equal values, equal key); they are not stored.
         grouped = values.view(_U64) if self.rows % 2 == 0 else values.astype(_U64)
-        key = np.broadcast_to(np.arange(self.bands, dtype=_U64)[:, None], (self.bands, n)).T  # bands never collide
+        key = np.tile(np.arange(self.bands, dtype=_U64), (n, 1))  # starting from the band: bands never collide
         for column in range(grouped.shape[2]):
             key = _mix(key ^ grouped[:, :, column])
         return key

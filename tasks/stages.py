@@ -53,7 +53,6 @@ from tasks.export import (
     CarryOvers,
     commit_snapshot,
     previous_versions,
-    removed_articles,
     replaced_sources,
 )
 from tasks.ingest import ParseJob, ParseResult, parse_batch
@@ -287,7 +286,8 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
         assignments=assignments, updates=changed_assignments(kept, assignments),
         duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
         dropped_contents=stale_signatures(old_index, present), edges=edges,
-        removed_articles=removed_articles(previous_articles, replaced, normalised),
+        removed_articles=set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist())
+        - {i for r in normalised for i in r.unchanged},
         new_edges=new_edges.num_rows,
     )
     get_run_logger().info("dedup: %d candidate pairs, %d new near-duplicate edges, %d duplicates in %d clusters; "
