@@ -181,17 +181,19 @@ def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speaker
     """VARIANT_FEATURES rows for the given variants, in their order: from `known` tables, else from the text."""
     wanted = variants.to_numpy() if isinstance(variants, pa.Array) else variants.combine_chunks().to_numpy(zero_copy_only=False)
     table = pa.concat_tables([VARIANT_FEATURES.empty_table(), *[t.cast(VARIANT_FEATURES) for t in known]])
-    table = table.sort_by("variant")
-    table = table.take(_first_of_runs(table.column("variant"))) if table.num_rows else table
-    have = table.column("variant").to_numpy()
-    at, hit = positions(have, wanted)
+    # The row of each variant's first copy, found in numpy: the rows (with their word lists) are taken once.
+    variant = table.column("variant").combine_chunks().to_numpy()
+    order = np.argsort(variant, kind="stable")
+    firsts = order[_first_of_runs(pa.array(variant[order]))]
+    at, hit = positions(variant[firsts], wanted)
+    row = firsts[at] if len(firsts) else at  # read only where hit
     if hit.all():
-        return table.take(pa.array(at))
+        return table.take(pa.array(row))
     missing = np.flatnonzero(~hit)
     texts, speakers = texts.take(pa.array(missing)).to_pylist(), speakers.take(pa.array(missing)).to_pylist()
     extra = pa.Table.from_pylist([rules.features(rules.wording(t, sp)) for t, sp in zip(texts, speakers)], schema=VARIANT_FEATURES)
     both = pa.concat_tables([table, extra])
-    return both.take(pa.array(np.where(hit, at, len(have) + np.cumsum(~hit) - 1)))
+    return both.take(pa.array(np.where(hit, row, table.num_rows + np.cumsum(~hit) - 1)))
 
 
 def _first_of_runs(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -204,12 +206,16 @@ def _first_of_runs(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 PAIR_CHUNK = 500_000
 
 
-def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarray, owner_rank: np.ndarray | None = None):
+def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarray, owner_rank: np.ndarray | None = None,
+                     component: np.ndarray | None = None):
     """Chunks of node pairs (a < b, indexes into the sorted `variants`) sharing a key, at least one of them from
     `new_keys`; key rows of variants not in `variants` are ignored. Each pair comes once over all chunks: its new
     node makes it (the smaller of two new ones), and a chunk holds every pair of a range of such owners, so a pair
     sharing several keys is deduplicated within its chunk. Owners are taken in order of `owner_rank` (distinct
-    values, one per node; by default the node's own number)."""
+    values, one per node; by default the node's own number).
+
+    With `component` (a label per node, such as the clusters already joined), a key whose nodes all have one label
+    makes no pairs: those pairs are joined already. Pairs of one label may still come from a key with others."""
     if not len(variants):
         return
     key = np.concatenate([new_keys.column("key").to_numpy(), old_keys.column("key").to_numpy()])
@@ -225,7 +231,11 @@ def _candidate_pairs(new_keys: pa.Table, old_keys: pa.Table, variants: np.ndarra
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
     sizes = np.diff(np.r_[starts, len(key)])
     group = np.repeat(np.arange(len(starts)), sizes)
-    rows = np.flatnonzero(new & (sizes[group] > 1))  # a new node meets every node of its key
+    pairing = sizes > 1
+    if component is not None and len(starts):  # a key whose nodes are all of one component pairs none of them
+        label = component[node]
+        pairing &= np.minimum.reduceat(label, starts) != np.maximum.reduceat(label, starts)
+    rows = np.flatnonzero(new & pairing[group])  # a new node meets every node of its key
     rank = np.arange(len(variants)) if owner_rank is None else owner_rank
     rows = rows[np.argsort(rank[node[rows]], kind="stable")]  # by owner
     owners, counts = rank[node[rows]], sizes[group[rows]]
@@ -267,10 +277,17 @@ def _root(parent: np.ndarray, a: int) -> int:
     return a
 
 
-def _union(parent: np.ndarray, a: int, b: int) -> None:
-    a, b = _root(parent, a), _root(parent, b)
-    if a != b:
-        parent[max(a, b)] = min(a, b)
+def _joined(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The roots of `parent` once every pair (a[i], b[i]) is joined, all pairs at once: each component's root is
+    its smallest node, as `_test_pairs` keeps it."""
+    root = _roots(parent)
+    while len(a) and not np.array_equal(root[a], root[b]):
+        ra, rb = root[a], root[b]
+        low = np.minimum(ra, rb)
+        np.minimum.at(root, ra, low)  # each root hooked under the smallest root it meets
+        np.minimum.at(root, rb, low)
+        root = _roots(root)
+    return root
 
 
 def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Table, old_keys: pa.Table,
@@ -314,17 +331,18 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
                        .combine_chunks() for c in ("text", "speaker_entity_id"))
     days_of = _NodeDays(len(variants), old, old_node, new_node, quote_days(new_quotes))
     # Nodes: one per variant, then one per old cluster id.
-    old_cluster = old.column("cluster_id").to_pylist()
-    clusters = sorted(set(old_cluster))
-    node_of_cluster = {c: len(variants) + i for i, c in enumerate(clusters)}
-    parent = np.arange(len(variants) + len(clusters))
-    for node, cluster in zip(old_node.tolist(), old_cluster):
-        _union(parent, node, node_of_cluster[cluster])
+    old_cluster = old.column("cluster_id").combine_chunks()
+    clusters = pc.unique(old_cluster)
+    clusters = clusters.take(pc.sort_indices(clusters))
+    code = pc.index_in(old_cluster, value_set=clusters).to_numpy(zero_copy_only=False)
+    cluster_node = len(variants) + code.astype(np.int64)
+    a, b = [old_node], [cluster_node]
     if known_edges is not None and known_edges.num_rows:
-        a, a_here = positions(variants, known_edges.column("variant_a").to_numpy())
-        b, b_here = positions(variants, known_edges.column("variant_b").to_numpy())
-        for i, j in zip(a[a_here & b_here].tolist(), b[a_here & b_here].tolist()):
-            _union(parent, i, j)
+        at_a, a_here = positions(variants, known_edges.column("variant_a").to_numpy())
+        at_b, b_here = positions(variants, known_edges.column("variant_b").to_numpy())
+        a.append(at_a[a_here & b_here])
+        b.append(at_b[a_here & b_here])
+    parent = _joined(np.arange(len(variants) + len(clusters)), np.concatenate(a), np.concatenate(b))
     joined: list[tuple[int, int]] = []
     features = _aligned_features(pa.array(variants), texts, speakers, [old.select(VARIANT_FEATURES.names), new_features])
     screen = _Screen(features, speakers, config)
@@ -332,7 +350,7 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     # Owners in speaker order: the pairs the screen keeps join one speaker's nodes, so once a chunk's kept pairs
     # start at a speaker, no later pair needs the wordings of the speakers before it.
     owner_rank = (screen.speaker + 1) * len(variants) + np.arange(len(variants))
-    for a, b in _candidate_pairs(new_keys, old_keys, variants, owner_rank):  # each pair once
+    for a, b in _candidate_pairs(new_keys, old_keys, variants, owner_rank, _roots(parent)):  # each pair once
         roots = _roots(parent)
         apart = roots[a] != roots[b]  # a pair already joined (by a known link, say) needs no screen nor test
         a, b = screen.keep(a[apart], b[apart])
@@ -344,7 +362,7 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     # Each component is named by the smallest id in it: an old cluster's id (the smallest quote_id of its members)
     # or a new quote's id.
     roots = _roots(parent)
-    ids = pa.concat_arrays([pa.array(clusters, pa.string()), new_ids])
+    ids = pa.concat_arrays([clusters.cast(pa.string()), new_ids])
     root_of = pa.array(np.concatenate([roots[len(variants) + np.arange(len(clusters), dtype=np.int64)], roots[new_node]]))
     names = pa.table({"root": root_of, "id": ids}).group_by("root", use_threads=False).aggregate([("id", "min")])
     name = pc.take(names.column("id_min"), pc.index_in(root_of, value_set=names.column("root").combine_chunks()))

@@ -9,6 +9,7 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -351,6 +352,70 @@ def test_pairs_in_small_chunks_cluster_alike_and_make_each_wording_once(monkeypa
     assert clusters_of(assign_clusters(keyed.quotes, update)) == expected
     assert len(made) > 50 and len(made) == len(set(made))
     assert held and max(held) < len(made)  # earlier speakers' wordings were let go
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_candidate_pairs_leave_out_only_pairs_of_one_component(seed):
+    """Every pair sharing a key with a new key row comes once; given components (the clusters joined already), a
+    key whose nodes are all of one makes none, and every pair of two components still comes."""
+    rng = np.random.default_rng(seed)
+    variants = np.arange(80, dtype=np.int64) * 7 + 3
+    component = np.arange(len(variants)) // 20  # four components; most keys are held within one, some are not
+
+    def keys(rows: int) -> dict[str, np.ndarray]:
+        key = rng.integers(0, 40, rows)
+        within = 20 * (key % 4) + rng.integers(0, 20, rows)
+        return {"key": key, "variant": variants[np.where(rng.random(rows) < 0.9, within, rng.integers(0, 80, rows))]}
+
+    new_keys, old_keys = keys(60), keys(300)
+    old_keys["variant"][:5] = 1  # a variant not among the nodes: its key rows are ignored
+    tables = [pa.table(keys, schema=QUOTE_KEYS) for keys in (new_keys, old_keys)]
+
+    def pairs(**kwargs) -> list[tuple[int, int]]:
+        return [(int(a), int(b)) for x, y in quote_clusters._candidate_pairs(*tables, variants, **kwargs)
+                for a, b in zip(x, y)]
+
+    node = {v: i for i, v in enumerate(variants.tolist())}
+    members: dict[int, list[tuple[int, bool]]] = {}
+    for keys, is_new in ((new_keys, True), (old_keys, False)):
+        for key, variant in zip(keys["key"].tolist(), keys["variant"].tolist()):
+            if variant in node:
+                members.setdefault(key, []).append((node[variant], is_new))
+    expected = {(min(a, b), max(a, b)) for rows in members.values() for a, a_new in rows for b, _ in rows
+                if a_new and a != b}
+    plain = pairs()
+    assert sorted(plain) == sorted(expected) and len(expected) > 100
+    labelled = pairs(component=component)
+    assert len(labelled) == len(set(labelled)) and set(labelled) <= expected
+    apart = {(a, b) for a, b in expected if component[a] != component[b]}
+    assert apart <= set(labelled) and len(labelled) < len(plain)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pairs_joined_at_once_give_the_components_of_joining_them_one_by_one(seed):
+    """`_joined` hooks every pair's roots at once: the components, each rooted at its smallest node, are those of a
+    union-find joining the pairs one at a time, from a forest that already joins some nodes, long chains included."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    parent = np.arange(n)
+    for i in rng.choice(n - 1, 40, replace=False):
+        parent[i + 1] = i  # chains already joined
+    a = np.r_[rng.integers(0, n, 120), np.arange(200, 260)]
+    b = np.r_[rng.integers(0, n, 120), np.arange(201, 261)]  # and a chain of 60 pairs
+    expected = parent.copy()
+
+    def root(x: int) -> int:
+        while expected[x] != x:
+            x = expected[x]
+        return x
+
+    for i, j in zip(a.tolist(), b.tolist()):
+        ri, rj = root(i), root(j)
+        expected[max(ri, rj)] = min(ri, rj)
+    roots = quote_clusters._joined(parent, a, b)
+    assert roots.tolist() == [root(x) for x in range(n)]
+    assert len(set(roots.tolist())) < n - 150 and quote_clusters._joined(parent, a[:0], b[:0]).tolist() == \
+        [int(quote_clusters._root(parent, x)) for x in range(n)]
 
 
 def test_batch_clusters():
