@@ -105,7 +105,7 @@ def entities(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], st
 
     def run() -> pa.Table:
         changes = MentionCounts.of(pq.read_table(p, columns=columns) for p in parts)
-        rows, _ = update_entities(ENTITIES.empty_table(), ENTITY_SURFACES.empty_table(), changes, kb)
+        rows, _ = update_entities(ENTITIES.empty_table(), ENTITY_SURFACES.empty_table(), changes, lambda: kb)
         return rows.sort_by("entity_id")
     return run, f"{len(parts)} entity_mentions parts"
 

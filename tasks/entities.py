@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -20,6 +20,8 @@ from tasks.config import EntityConfig
 from tasks.knowledge import KnowledgeBase, entity_id
 from tasks.schemas import ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES
 from tasks.text import word_starting
+
+UNLINKED = "unlinked:"  # the id prefix of names tagged by cues, in no knowledge base
 
 # Every pattern below starts with a capital letter; saying so first lets the regex engine skip to
 # capitals instead of trying each position (about twice as fast, the same matches).
@@ -201,7 +203,7 @@ def _discovered(text: str) -> list[tuple]:
                 name = text[start:end]
             if not name or set(name.split()) & _ORG_WORD_SET or _TITLE_ONLY.fullmatch(name):
                 continue
-            found.append((start, end, 0, Mention(start, end, name, "unlinked:" + entity_id(name, "PERSON"), name,
+            found.append((start, end, 0, Mention(start, end, name, UNLINKED + entity_id(name, "PERSON"), name,
                                                  "PERSON", method, confidence)))
     for m in _ORG.finditer(text):
         start, end = m.span("org")
@@ -212,7 +214,7 @@ def _discovered(text: str) -> list[tuple]:
         surface = text[start:end]
         if len(surface.split()) < 2:
             continue
-        found.append((start, end, 0, Mention(start, end, surface, "unlinked:" + entity_id(surface, "ORG"), surface,
+        found.append((start, end, 0, Mention(start, end, surface, UNLINKED + entity_id(surface, "ORG"), surface,
                                              "ORG", "org_pattern", 0.7)))
     return found
 
@@ -263,7 +265,7 @@ def _link_surnames(text: str, mentions: list[Mention], kb: KnowledgeBase) -> lis
     # Bare surnames of people found only by cues ("Melnikov" after "Ivan Melnikov, ...").
     covered = sorted((m.start, m.end) for m in linked)  # disjoint: resolved mentions
     for surname, full in full_names.items():
-        if not full.entity_id.startswith("unlinked:"):
+        if not full.entity_id.startswith(UNLINKED):
             continue
         for start in _whole_words(text, surname, full.start + 1):
             end = start + len(surname)
@@ -348,14 +350,17 @@ class MentionCounts:
         return set(pc.unique(self.surfaces.column("entity_id")).to_pylist())
 
 
-def update_entities(entities: pa.Table, surfaces: pa.Table, changes: MentionCounts, kb: KnowledgeBase) -> tuple[pa.Table, pa.Table]:
+def update_entities(entities: pa.Table, surfaces: pa.Table, changes: MentionCounts,
+                    kb: Callable[[], KnowledgeBase]) -> tuple[pa.Table, pa.Table]:
     """The `entities` rows and surface counts of the entities a run's mentions touch.
 
     Args:
         entities: the previous `ENTITIES` rows of (at least) the touched entities.
         surfaces: the previous `ENTITY_SURFACES` rows of (at least) the touched entities.
         changes: the counts of the run's new articles' mentions, plus those of the removed articles negated.
-        kb: the knowledge base, for wikidata ids.
+        kb: gives the knowledge base, for the wikidata id of an entity with no previous row that is not an unlinked
+            one: an incremental run mostly touches entities it has rows of, and loading the knowledge base in the
+            flow's process took ~0.3 CPU s (the GeoNames cities).
     Returns the new rows of every touched entity still mentioned, and their surface counts; an article
     adds one to `n_articles` of each entity it mentions, a removed one takes it back.
     """
@@ -370,6 +375,14 @@ def update_entities(entities: pa.Table, surfaces: pa.Table, changes: MentionCoun
     new_surfaces = pa.table({**{c: counts.column(c) for c in (*_ENTITY, "surface")}, "n_mentions": counts.column("n_sum")},
                             schema=ENTITY_SURFACES).sort_by([("entity_id", "ascending"), ("surface", "ascending")])
     old = entities.filter(pc.is_in(entities.column("entity_id"), value_set=touched))
+    linked = {i: (w, l) for i, w, l in zip(*(old.column(c).to_pylist() for c in ("entity_id", "wikidata", "linked")))}
+
+    def wikidata_and_linked(entity_id: str) -> tuple[str | None, bool]:
+        if entity_id not in linked:
+            entity = None if entity_id.startswith(UNLINKED) else kb().entities.get(entity_id)
+            linked[entity_id] = (entity.wikidata if entity else None, entity is not None)
+        return linked[entity_id]
+
     articles = pa.concat_tables([old.select(_ENTITY).append_column("n", old.column("n_articles")).cast(_ARTICLE_COUNTS),
                                  changes.articles])
     n_articles = {tuple(r[c] for c in _ENTITY): r["n_sum"] for r in
@@ -378,10 +391,9 @@ def update_entities(entities: pa.Table, surfaces: pa.Table, changes: MentionCoun
     for r in new_surfaces.to_pylist():
         key = tuple(r[c] for c in _ENTITY)
         if key not in rows:
-            entity = kb.entities.get(r["entity_id"])
-            rows[key] = {"entity_id": r["entity_id"], "name": r["name"], "type": r["type"],
-                         "wikidata": entity.wikidata if entity else None, "linked": entity is not None,
-                         "aliases": [], "n_mentions": 0, "n_articles": n_articles[key]}
+            wikidata, is_linked = wikidata_and_linked(r["entity_id"])
+            rows[key] = {"entity_id": r["entity_id"], "name": r["name"], "type": r["type"], "wikidata": wikidata,
+                         "linked": is_linked, "aliases": [], "n_mentions": 0, "n_articles": n_articles[key]}
         rows[key]["aliases"].append(r["surface"])
         rows[key]["n_mentions"] += r["n_mentions"]
     out = sorted(rows.values(), key=lambda r: (-r["n_mentions"], r["entity_id"]))

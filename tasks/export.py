@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -166,7 +167,7 @@ def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[st
     config = run.config.entities
     entities, surfaces = update_entities(lookup(run, "entities")("entity_id", touched),
                                          lookup(run, "_state/entity_surfaces")("entity_id", touched),
-                                         changes, load_knowledge_base(config.kb_files, config.min_city_population))
+                                         changes, partial(load_knowledge_base, config.kb_files, config.min_city_population))
     return entities, surfaces, touched
 
 

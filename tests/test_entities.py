@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tasks.config import EntityConfig
-from tasks.entities import MentionCounts, _is_word_char, match, mentions_table, update_entities
+from tasks.entities import UNLINKED, MentionCounts, _is_word_char, match, mentions_table, update_entities
 from tasks.knowledge import load_knowledge_base, read_entities
 from tasks.schemas import ENTITIES, ENTITY_MENTIONS, ENTITY_SURFACES
 
@@ -140,13 +140,18 @@ def test_entities_updated_run_by_run_equal_one_count_over_the_final_corpus(kb):
     mentions = ENTITY_MENTIONS.empty_table()
     entities, surfaces = ENTITIES.empty_table(), ENTITY_SURFACES.empty_table()
     live: dict[str, str] = {}
+    asked: list[int] = []  # the runs that asked for the knowledge base
     for run in range(8):
         gone = set(rng.sample(sorted(live), min(len(live), rng.randint(0, 3))))
         added = {f"a{run}-{i}": rng.choice(texts) for i in range(rng.randint(0, 4))} if run < 7 else \
             {f"a{run}-{i}": text for i, text in enumerate(texts)}  # the last run brings every text once
         new = mentions_table(list(added), [match(t, kb, CONFIG) for t in added.values()])
         removed = mentions.filter(pc.is_in(mentions.column("article_id"), value_set=pa.array(sorted(gone), pa.string())))
-        rows, counts = update_entities(entities, surfaces, MentionCounts.of([new]) + MentionCounts.of([removed], -1), kb)
+        rows, counts = update_entities(entities, surfaces, MentionCounts.of([new]) + MentionCounts.of([removed], -1),
+                                       lambda: asked.append(run) or kb)
+        # Only an entity with no previous row that is not an unlinked one needs the knowledge base.
+        had = set(entities.column("entity_id").to_pylist())
+        assert (run in asked) == any(i not in had and not i.startswith(UNLINKED) for i in new.column("entity_id").to_pylist())
         touched = pa.array(sorted(set(new.column("entity_id").to_pylist()) | set(removed.column("entity_id").to_pylist())),
                            pa.string())
         entities = pa.concat_tables([entities.filter(pc.invert(pc.is_in(entities.column("entity_id"), value_set=touched))), rows])
@@ -158,8 +163,9 @@ def test_entities_updated_run_by_run_equal_one_count_over_the_final_corpus(kb):
     # The final corpus's mentions counted in batches of whole articles, as the pipeline counts a run's staging files.
     ids = sorted(set(mentions.column("article_id").to_pylist()))
     batches = [mentions.filter(pc.is_in(mentions.column("article_id"), value_set=pa.array(ids[i::3], pa.string()))) for i in range(3)]
-    once, _ = update_entities(ENTITIES.empty_table(), ENTITY_SURFACES.empty_table(), MentionCounts.of(batches), kb)
+    once, _ = update_entities(ENTITIES.empty_table(), ENTITY_SURFACES.empty_table(), MentionCounts.of(batches), lambda: kb)
     assert sorted(entities.to_pylist(), key=str) == sorted(once.to_pylist(), key=str)
+    assert 0 < len(set(asked)) < 8  # later runs mostly touch entities they have rows of
     xi = next((r for r in once.to_pylist() if r["name"] == "Xi Jinping"), {"n_articles": 0, "n_mentions": 0})
     n_xi = sum(t in ("Xi Jinping met Putin in Samarkand.", "President Xi spoke to the SCO.") for t in live.values())
     assert n_xi and xi["n_articles"] == n_xi and xi["n_mentions"] == n_xi
