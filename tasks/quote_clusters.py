@@ -336,13 +336,12 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     clusters = clusters.take(pc.sort_indices(clusters))
     code = pc.index_in(old_cluster, value_set=clusters).to_numpy(zero_copy_only=False)
     cluster_node = len(variants) + code.astype(np.int64)
-    a, b = [old_node], [cluster_node]
+    ends = [(old_node, cluster_node)]  # pairs to join: each old variant and its cluster, then the known edges
     if known_edges is not None and known_edges.num_rows:
         at_a, a_here = positions(variants, known_edges.column("variant_a").to_numpy())
         at_b, b_here = positions(variants, known_edges.column("variant_b").to_numpy())
-        a.append(at_a[a_here & b_here])
-        b.append(at_b[a_here & b_here])
-    parent = _joined(np.arange(len(variants) + len(clusters)), np.concatenate(a), np.concatenate(b))
+        ends.append((at_a[a_here & b_here], at_b[a_here & b_here]))
+    parent = _joined(np.arange(len(variants) + len(clusters)), *(np.concatenate(side) for side in zip(*ends)))
     joined: list[tuple[int, int]] = []
     features = _aligned_features(pa.array(variants), texts, speakers, [old.select(VARIANT_FEATURES.names), new_features])
     screen = _Screen(features, speakers, config)
