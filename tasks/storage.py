@@ -283,8 +283,10 @@ class SnapshotBuilder:
             if not probe:
                 _link_or_copy(part, target)
                 return 0
+            # One part at a time (a carry-over beside a stage) reads on this thread alone: Arrow's pool would take
+            # the second core from the stage running in the flow's process.
             with pq.ParquetFile(part, read_dictionary=as_dictionary) as file:
-                columns = file.read(columns=probe)
+                columns = file.read(columns=probe, use_threads=threads > 1)
             gone = pa.array(np.zeros(columns.num_rows, bool))
             for column, values in drop_sets.items():
                 gone = pc.or_(gone, _is_in(columns.column(column), values))
@@ -294,7 +296,7 @@ class SnapshotBuilder:
                 _link_or_copy(part, target)
                 return 0
             with pq.ParquetFile(part) as file:
-                kept = file.read().filter(pc.invert(gone))
+                kept = file.read(use_threads=threads > 1).filter(pc.invert(gone))
             if changed:
                 kept = apply_updates(kept, updates, key)
             if kept.num_rows:
