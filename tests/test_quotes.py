@@ -362,12 +362,12 @@ def test_candidate_pairs_leave_out_only_pairs_of_one_component(seed):
     variants = np.arange(80, dtype=np.int64) * 7 + 3
     component = np.arange(len(variants)) // 20  # four components; most keys are held within one, some are not
 
-    def keys(rows: int) -> dict[str, np.ndarray]:
+    def key_rows(rows: int) -> dict[str, np.ndarray]:
         key = rng.integers(0, 40, rows)
         within = 20 * (key % 4) + rng.integers(0, 20, rows)
         return {"key": key, "variant": variants[np.where(rng.random(rows) < 0.9, within, rng.integers(0, 80, rows))]}
 
-    new_keys, old_keys = keys(60), keys(300)
+    new_keys, old_keys = key_rows(60), key_rows(300)
     old_keys["variant"][:5] = 1  # a variant not among the nodes: its key rows are ignored
     tables = [pa.table(keys, schema=QUOTE_KEYS) for keys in (new_keys, old_keys)]
 
