@@ -55,12 +55,28 @@ def read_part(path: Path | str, columns: list[str] | None = None) -> pa.Table:
         return file.read(columns=columns)
 
 
+def read_keys(path: Path | str, keys: list[str], use_threads: bool = True) -> pa.Table:
+    """Key columns of one Parquet file, those of text read as dictionaries for `_is_in`: an id repeats over a part's
+    rows (~20k rows of mentions to a part, ~500 ids), and each distinct value is then looked up once."""
+    with pq.ParquetFile(path, read_dictionary=keys) as file:  # other than text, a column is read as it is
+        return file.read(columns=keys, use_threads=use_threads)
+
+
+def _is_in(column: pa.ChunkedArray, values: pa.Array) -> pa.ChunkedArray:
+    """pc.is_in, each chunk read as a dictionary looked up by its distinct values; false for nulls."""
+    return pa.chunked_array([pc.take(pc.is_in(chunk.dictionary, value_set=values), chunk.indices).fill_null(False)
+                             if pa.types.is_dictionary(chunk.type) else pc.is_in(chunk, value_set=values).fill_null(False)
+                             for chunk in column.chunks], pa.bool_())
+
+
 def matching_rows(path: Path | str, key: str, wanted: pa.Array, columns: list[str]) -> pa.Table | None:
     """Some columns of the rows of one Parquet file whose `key` is among `wanted`, or None when no row is: the
-    key column is read first, the others only from a file that holds a wanted row."""
+    key column is read first (`read_keys`), the others only from a file that holds a wanted row."""
+    hit = _is_in(read_keys(path, [key]).column(key), wanted)
+    if not pc.any(hit).as_py():
+        return None
     with pq.ParquetFile(path) as file:
-        hit = pc.is_in(file.read(columns=[key]).column(key), value_set=wanted)
-        return file.read(columns=columns).filter(hit) if pc.any(hit).as_py() else None
+        return file.read(columns=columns).filter(hit)
 
 
 def each_part(fn: Callable[[Path], T], parts: list[Path], threads: int = PART_THREADS) -> list[T]:
@@ -274,9 +290,6 @@ class SnapshotBuilder:
         drop_sets = {c: v for c, v in drop_sets.items() if len(v)}
         update_keys = updates.column(key).combine_chunks() if updates is not None and updates.num_rows else None
         probe = sorted(set(drop_sets) | ({key} if update_keys is not None else set()))
-        # Probed columns of text read as dictionaries: an id column repeats each article's id over its rows (20k
-        # rows of mentions to a part, ~500 ids), and each distinct value is looked up once.
-        as_dictionary = [c for c in probe if pa.types.is_string(schema.field(c).type)]
 
         def carry(part: Path) -> int:
             target = self.root / name / part.name
@@ -285,8 +298,7 @@ class SnapshotBuilder:
                 return 0
             # One part at a time (a carry-over beside a stage) reads on this thread alone: Arrow's pool would take
             # the second core from the stage running in the flow's process.
-            with pq.ParquetFile(part, read_dictionary=as_dictionary) as file:
-                columns = file.read(columns=probe, use_threads=threads > 1)
+            columns = read_keys(part, probe, use_threads=threads > 1)
             gone = pa.array(np.zeros(columns.num_rows, bool))
             for column, values in drop_sets.items():
                 gone = pc.or_(gone, _is_in(columns.column(column), values))
@@ -338,13 +350,6 @@ class SnapshotBuilder:
     def abort(self) -> None:
         """Throw the unfinished snapshot away."""
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _is_in(column: pa.ChunkedArray, values: pa.Array) -> pa.ChunkedArray:
-    """pc.is_in, each chunk read as a dictionary looked up by its distinct values; false for nulls."""
-    return pa.chunked_array([pc.take(pc.is_in(chunk.dictionary, value_set=values), chunk.indices).fill_null(False)
-                             if pa.types.is_dictionary(chunk.type) else pc.is_in(chunk, value_set=values).fill_null(False)
-                             for chunk in column.chunks], pa.bool_())
 
 
 def apply_updates(table: pa.Table, updates: pa.Table, key: str) -> pa.Table:
