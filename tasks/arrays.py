@@ -33,3 +33,25 @@ def positions(ordered: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
         return np.zeros(len(values), np.int64), np.zeros(len(values), bool)
     at = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
     return at, ordered[at] == values
+
+
+def forest_roots(parent: np.ndarray) -> np.ndarray:
+    """The root of every node of a forest (`parent[i]`: i's parent, a root its own), by pointer jumping."""
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            return parent
+        parent = grand
+
+
+def joined_roots(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The roots of the forest `parent` once every pair (a[i], b[i]) is joined, all pairs at once: each
+    component's root is its smallest node, as a union-find that hangs the larger root under the smaller gives."""
+    root = forest_roots(parent)
+    while len(a) and not np.array_equal(root[a], root[b]):
+        ra, rb = root[a], root[b]
+        low = np.minimum(ra, rb)
+        np.minimum.at(root, ra, low)  # each root hooked under the smallest root it meets
+        np.minimum.at(root, rb, low)
+        root = forest_roots(root)
+    return root

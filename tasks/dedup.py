@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
+from tasks.arrays import joined_roots
 from tasks.config import DedupConfig
 from tasks.corpus import without
 from tasks.minhash import MinHasher, estimated_jaccard
@@ -140,24 +141,6 @@ def confirm_pairs(pairs: pa.Table, texts: dict[str, str], config: DedupConfig) -
     return edges.select(NEAR_EDGES.names).cast(NEAR_EDGES)
 
 
-class _UnionFind:
-    """Disjoint sets over integer ids, with path halving."""
-
-    def __init__(self, size: int):
-        self.parent = list(range(size))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 class Assignment(NamedTuple):
     """Where an article sits among duplicates (a named tuple: a run makes one per article of the corpus)."""
 
@@ -180,12 +163,7 @@ def assign_clusters(articles: pa.Table, edges: pa.Table) -> dict[str, Assignment
     both = pa.concat_arrays([edges.column(c).combine_chunks() for c in ("content_a", "content_b")])
     ends = pc.fill_null(pc.index_in(both, value_set=contents), -1).to_numpy().reshape(2, -1)
     linked = ends[:, (ends >= 0).all(axis=0)]
-    sets = _UnionFind(len(contents))
-    for a, b in zip(*linked.tolist()):
-        sets.union(a, b)
-    roots = np.arange(len(contents), dtype=np.int64)
-    touched = np.unique(linked)
-    roots[touched] = [sets.find(i) for i in touched.tolist()]
+    roots = joined_roots(np.arange(len(contents), dtype=np.int64), linked[0], linked[1])
     # Sorted by group, then the canonical order; a group's first row is its canonical copy.
     published = pc.fill_null(articles.column("published_at"), pa.scalar(_LATEST, articles.schema.field("published_at").type))
     ranked = pa.table({"group": roots[pc.index_in(hashes, value_set=contents).to_numpy(zero_copy_only=False)],

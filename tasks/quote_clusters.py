@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks import quote_rules as rules
-from tasks.arrays import distinct, positions
+from tasks.arrays import distinct, forest_roots, joined_roots, positions
 from tasks.config import QuoteConfig
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
@@ -263,31 +263,10 @@ class ClusterUpdate:
     edges: pa.Table = field(default_factory=QUOTE_EDGES.empty_table)  # QUOTE_EDGES: the pairs the rules joined
 
 
-def _roots(parent: np.ndarray) -> np.ndarray:
-    while True:
-        grand = parent[parent]
-        if np.array_equal(grand, parent):
-            return parent
-        parent = grand
-
-
 def _root(parent: np.ndarray, a: int) -> int:
     while parent[a] != a:
         a = parent[a]
     return a
-
-
-def _joined(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The roots of `parent` once every pair (a[i], b[i]) is joined, all pairs at once: each component's root is
-    its smallest node, as `_test_pairs` keeps it."""
-    root = _roots(parent)
-    while len(a) and not np.array_equal(root[a], root[b]):
-        ra, rb = root[a], root[b]
-        low = np.minimum(ra, rb)
-        np.minimum.at(root, ra, low)  # each root hooked under the smallest root it meets
-        np.minimum.at(root, rb, low)
-        root = _roots(root)
-    return root
 
 
 def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Table, old_keys: pa.Table,
@@ -341,7 +320,7 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         at_a, a_here = positions(variants, known_edges.column("variant_a").to_numpy())
         at_b, b_here = positions(variants, known_edges.column("variant_b").to_numpy())
         ends.append((at_a[a_here & b_here], at_b[a_here & b_here]))
-    parent = _joined(np.arange(len(variants) + len(clusters)), *(np.concatenate(side) for side in zip(*ends)))
+    parent = joined_roots(np.arange(len(variants) + len(clusters)), *(np.concatenate(side) for side in zip(*ends)))
     joined: list[tuple[int, int]] = []
     features = _aligned_features(pa.array(variants), texts, speakers, [old.select(VARIANT_FEATURES.names), new_features])
     screen = _Screen(features, speakers, config)
@@ -349,8 +328,8 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
     # Owners in speaker order: the pairs the screen keeps join one speaker's nodes, so once a chunk's kept pairs
     # start at a speaker, no later pair needs the wordings of the speakers before it.
     owner_rank = (screen.speaker + 1) * len(variants) + np.arange(len(variants))
-    for a, b in _candidate_pairs(new_keys, old_keys, variants, owner_rank, _roots(parent)):  # each pair once
-        roots = _roots(parent)
+    for a, b in _candidate_pairs(new_keys, old_keys, variants, owner_rank, forest_roots(parent)):  # each pair once
+        roots = forest_roots(parent)
         apart = roots[a] != roots[b]  # a pair already joined (by a known link, say) needs no screen nor test
         a, b = screen.keep(a[apart], b[apart])
         if len(a):
@@ -360,7 +339,7 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
                         joined)
     # Each component is named by the smallest id in it: an old cluster's id (the smallest quote_id of its members)
     # or a new quote's id.
-    roots = _roots(parent)
+    roots = forest_roots(parent)
     ids = pa.concat_arrays([clusters.cast(pa.string()), new_ids])
     root_of = pa.array(np.concatenate([roots[len(variants) + np.arange(len(clusters), dtype=np.int64)], roots[new_node]]))
     names = pa.table({"root": root_of, "id": ids}).group_by("root", use_threads=False).aggregate([("id", "min")])
@@ -418,7 +397,7 @@ def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable
     joined meanwhile (in a round too: of its pairs (x, y), (y, z), (x, z), the last is not tested when the first
     two joined). Each pair that joined two components is appended to `joined`."""
     while len(a):
-        roots = _roots(parent)
+        roots = forest_roots(parent)
         apart = roots[a] != roots[b]
         a, b = a[apart], b[apart]
         if not len(a):

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from tasks.arrays import joined_roots
 from tasks.config import EntityConfig, QuoteConfig
 from tasks.entities import match
 from tasks.knowledge import load_knowledge_base
@@ -393,8 +394,9 @@ def test_candidate_pairs_leave_out_only_pairs_of_one_component(seed):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_pairs_joined_at_once_give_the_components_of_joining_them_one_by_one(seed):
-    """`_joined` hooks every pair's roots at once: the components, each rooted at its smallest node, are those of a
-    union-find joining the pairs one at a time, from a forest that already joins some nodes, long chains included."""
+    """`joined_roots` (quote clusters' and duplicate clusters' union) hooks every pair's roots at once: the
+    components, each rooted at its smallest node, are those of a union-find joining the pairs one at a time, from a
+    forest that already joins some nodes, long chains included."""
     rng = np.random.default_rng(seed)
     n = 300
     parent = np.arange(n)
@@ -412,9 +414,9 @@ def test_pairs_joined_at_once_give_the_components_of_joining_them_one_by_one(see
     for i, j in zip(a.tolist(), b.tolist()):
         ri, rj = root(i), root(j)
         expected[max(ri, rj)] = min(ri, rj)
-    roots = quote_clusters._joined(parent, a, b)
+    roots = joined_roots(parent, a, b)
     assert roots.tolist() == [root(x) for x in range(n)]
-    assert len(set(roots.tolist())) < n - 150 and quote_clusters._joined(parent, a[:0], b[:0]).tolist() == \
+    assert len(set(roots.tolist())) < n - 150 and joined_roots(parent, a[:0], b[:0]).tolist() == \
         [int(quote_clusters._root(parent, x)) for x in range(n)]
 
 
