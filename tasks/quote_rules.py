@@ -98,10 +98,15 @@ class Wording:
     n_words: int
     content: str
     content_set: frozenset[str]
-    pairs: frozenset[str]
     names: frozenset[str]
     plain: frozenset[str]  # content words that are not names
     speaker: str | None
+
+    @functools.cached_property
+    def pairs(self) -> frozenset[str]:
+        """Consecutive content-word pairs, made when first read: the keys read them, and of the rules only a
+        paraphrase, which most pairs of wordings never reach."""
+        return frozenset(f"{a} {b}" for a, b in itertools.pairwise(self.content.split()))
 
     @functools.cached_property
     def variant(self) -> int:
@@ -151,8 +156,7 @@ def wording(text: str, speaker_entity_id: str | None) -> Wording:
         names.add("".join(run))
     names = frozenset(names)
     plain = frozenset(w for w in content if w[:4] not in names and w not in names)
-    return Wording(" ".join(words), len(words), " ".join(content), frozenset(content),
-                   frozenset(f"{a} {b}" for a, b in itertools.pairwise(content)), names, plain, speaker_entity_id)
+    return Wording(" ".join(words), len(words), " ".join(content), frozenset(content), names, plain, speaker_entity_id)
 
 
 def near(a_days: Iterable[int | None], b_days: Iterable[int | None], config: QuoteConfig) -> bool:

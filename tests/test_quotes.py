@@ -280,6 +280,13 @@ def test_same_remark_reads_either_order_alike():
     assert same_remark(a, b, CONFIG) == same_remark(b, a, CONFIG)
 
 
+def test_a_wordings_pairs_are_its_consecutive_content_words_across_sentences():
+    w = quote_rules.wording("China and Russia will deepen cooperation. Partnerships grow!", "Q15031")
+    assert w.content == "china russia deepen cooperation partnership grow"
+    assert w.pairs == {"china russia", "russia deepen", "deepen cooperation", "cooperation partnership",
+                       "partnership grow"}
+
+
 ROWS = [quote("a", 1, UNIPOLAR_A), quote("b", 1, UNIPOLAR_B), quote("c", 1, TAIWAN_DEC, published=CALL),
         quote("d", 1, TAIWAN_MAR, published=MOSCOW), quote("e", 1, S1 + " " + S2), quote("f", 1, S1),
         quote("g", 1, S2), quote("h", 1, UNIPOLAR_A, published=None), quote("i", 1, UNIPOLAR_A, None)]
