@@ -45,39 +45,50 @@ def _printable(relative: bytes) -> str:
 
 
 def scan_raw(raw_dir: Path, config: IngestConfig) -> list[RawFile]:
-    """Every file under raw_dir, walking subdirectories; symlinks followed only when configured."""
-    root = os.fsencode(raw_dir)
+    """Every file under raw_dir, walking subdirectories (in name order, each directory's files before its
+    subdirectories' files); symlinks followed only when configured.
+
+    One `os.scandir` per directory and one `lstat` per file (os.walk and os.path.join per file cost 0.67 CPU s of
+    a scan of 91k files against 0.4)."""
     found: list[RawFile] = []
     visited: set[tuple[int, int]] = set()
-    for directory, subdirs, files in os.walk(root, followlinks=config.follow_symlinks):
+    follow = config.follow_symlinks
+    pending: list[tuple[bytes, bytes]] = [(os.fsencode(raw_dir), b"")]  # (directory, its path relative to raw_dir + "/")
+    while pending:
+        directory, prefix = pending.pop()
         info = os.stat(directory)
         if (info.st_dev, info.st_ino) in visited:  # a symlink loop: do not walk it twice
-            subdirs[:] = []
             continue
         visited.add((info.st_dev, info.st_ino))
-        subdirs.sort()
-        entries = sorted(files) + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
-        if not config.follow_symlinks:
-            subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
-        # Relative to raw_dir: the directory's path once, then each name (os.path.relpath per file cost 2.4 s of a
-        # 4.4 s scan of 91k files).
-        prefix = os.path.relpath(directory, root).replace(os.sep.encode(), b"/") + b"/"
-        prefix = b"" if prefix == b"./" else prefix
-        for name in entries:
-            full = os.path.join(directory, name)
-            relative = _printable(prefix + name)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:  # unreadable: skipped, as os.walk does
+            continue
+        files, subdirs = [], []
+        for entry in entries:
             try:
-                link = os.lstat(full)
-                if stat.S_ISLNK(link.st_mode) and not config.follow_symlinks:
-                    found.append(RawFile(relative, os.fsdecode(full), 0, link.st_mtime_ns,
-                                         symlink=_printable(os.readlink(full))))
+                is_dir = entry.is_dir()  # follows a symlink, as os.walk does
+            except OSError:
+                is_dir = False
+            (subdirs if is_dir else files).append(entry)
+        # A directory's symlinked subdirectories are listed after its files: entries of their own unless followed.
+        for entry in files + [d for d in subdirs if d.is_symlink()]:
+            relative = _printable(prefix + entry.name)
+            try:
+                link = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(link.st_mode) and not follow:
+                    found.append(RawFile(relative, os.fsdecode(entry.path), 0, link.st_mtime_ns,
+                                         symlink=_printable(os.readlink(entry.path))))
                     continue
-                info = os.stat(full) if stat.S_ISLNK(link.st_mode) else link
+                info = os.stat(entry.path) if stat.S_ISLNK(link.st_mode) else link
                 if stat.S_ISDIR(info.st_mode):
                     continue
-                found.append(RawFile(relative, os.fsdecode(full), info.st_size, info.st_mtime_ns))
+                found.append(RawFile(relative, os.fsdecode(entry.path), info.st_size, info.st_mtime_ns))
             except OSError:  # dangling link or vanished file: parse will name the problem
-                found.append(RawFile(relative, os.fsdecode(full), -1, 0))
+                found.append(RawFile(relative, os.fsdecode(entry.path), -1, 0))
+        walked = [d for d in subdirs if follow or not d.is_symlink()]
+        pending.extend((d.path, prefix + d.name + b"/") for d in reversed(walked))  # popped in name order
     return found
 
 

@@ -118,6 +118,22 @@ def test_scan_walks_subdirectories_and_reports_symlinks(tmp_path):
     assert sorted(f.source_path for f in followed) == ["b.jsonl", "link.jsonl", "outlet/2023/a.txt"]
 
 
+def test_scan_lists_a_directorys_files_in_name_order_before_its_subdirectories(tmp_path):
+    for name in ("b/z.txt", "b/a/y.txt", "a/x.txt", "c.txt", "B.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(BODY)
+    os.symlink(tmp_path / "b" / "a", tmp_path / "d")  # a symlinked directory comes after the files
+    os.symlink(tmp_path / "gone.txt", tmp_path / "b" / "dangling.txt")
+    order = ["B.txt", "c.txt", "d", "a/x.txt", "b/dangling.txt", "b/z.txt", "b/a/y.txt"]
+    scanned = scan_raw(tmp_path, IngestConfig())
+    assert [f.source_path for f in scanned] == order
+    assert [f.symlink is not None for f in scanned] == [False, False, True, False, True, False, False]
+    followed = scan_raw(tmp_path, IngestConfig(follow_symlinks=True))
+    # d is b/a, walked once: where it is met first, in name order
+    assert [f.source_path for f in followed] == ["B.txt", "c.txt", "a/x.txt", "b/dangling.txt", "b/z.txt", "b/a/y.txt"]
+    assert followed[3].size == -1  # dangling: parse names the problem
+
+
 def test_non_utf8_file_names_are_kept_printable(tmp_path):
     (tmp_path / os.fsdecode(b"caf\xe9.txt")).write_text(BODY)
     (scanned,) = scan_raw(tmp_path, IngestConfig())
