@@ -179,6 +179,14 @@ def _distinct_pairs(key: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.nd
 def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speakers: pa.ChunkedArray,
                       known: list[pa.Table]) -> pa.Table:
     """VARIANT_FEATURES rows for the given variants, in their order: from `known` tables, else from the text."""
+    table, rows = _feature_rows(variants, texts, speakers, known)
+    return table.take(pa.array(rows))
+
+
+def _feature_rows(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speakers: pa.ChunkedArray,
+                  known: list[pa.Table]) -> tuple[pa.Table, np.ndarray]:
+    """VARIANT_FEATURES rows holding the given variants' (from `known` tables, else from the text), and the row of
+    each variant in it, in their order. The rows are not taken: their word lists are what the rows weigh."""
     wanted = variants.to_numpy() if isinstance(variants, pa.Array) else variants.combine_chunks().to_numpy(zero_copy_only=False)
     table = pa.concat_tables([VARIANT_FEATURES.empty_table(), *[t.cast(VARIANT_FEATURES) for t in known]])
     # The row of each variant's first copy, found in numpy: the rows (with their word lists) are taken once.
@@ -188,12 +196,11 @@ def _aligned_features(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speaker
     at, hit = positions(variant[firsts], wanted)
     row = firsts[at] if len(firsts) else at  # read only where hit
     if hit.all():
-        return table.take(pa.array(row))
+        return table, row
     missing = np.flatnonzero(~hit)
     texts, speakers = texts.take(pa.array(missing)).to_pylist(), speakers.take(pa.array(missing)).to_pylist()
     extra = pa.Table.from_pylist([rules.features(rules.wording(t, sp)) for t, sp in zip(texts, speakers)], schema=VARIANT_FEATURES)
-    both = pa.concat_tables([table, extra])
-    return both.take(pa.array(np.where(hit, row, table.num_rows + np.cumsum(~hit) - 1)))
+    return pa.concat_tables([table, extra]), np.where(hit, row, table.num_rows + np.cumsum(~hit) - 1)
 
 
 def _first_of_runs(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -322,8 +329,8 @@ def cluster_quotes(new_quotes: pa.Table, new_keys: pa.Table, old_variants: pa.Ta
         ends.append((at_a[a_here & b_here], at_b[a_here & b_here]))
     parent = joined_roots(np.arange(len(variants) + len(clusters)), *(np.concatenate(side) for side in zip(*ends)))
     joined: list[tuple[int, int]] = []
-    features = _aligned_features(pa.array(variants), texts, speakers, [old.select(VARIANT_FEATURES.names), new_features])
-    screen = _Screen(features, speakers, config)
+    features, rows = _feature_rows(pa.array(variants), texts, speakers, [old.select(VARIANT_FEATURES.names), new_features])
+    screen = _Screen(features, speakers, config, rows)
     wording = _Wordings(texts, speakers, screen.speaker)
     # Owners in speaker order: the pairs the screen keeps join one speaker's nodes, so once a chunk's kept pairs
     # start at a speaker, no later pair needs the wordings of the speakers before it.
@@ -416,15 +423,18 @@ def _test_pairs(a: np.ndarray, b: np.ndarray, parent: np.ndarray, same: Callable
 
 
 class _WordSets:
-    """One kind of word set of every node (a list column, row i for node i) as dense word ids in one array
+    """One kind of word set of every node (row `rows[i]` of a list column for node i) as dense word ids in one array
     sorted by (node, id), so the words two nodes share are counted with a binary search per word of one side."""
 
-    def __init__(self, lists: pa.ChunkedArray):
+    def __init__(self, lists: pa.ChunkedArray, rows: np.ndarray):
         lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
-        self.count = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
         ids = pc.dictionary_encode(pc.list_flatten(lists)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        self._codes = np.sort(np.repeat(np.arange(len(self.count), dtype=np.int64), self.count) << 32 | ids)
+        offsets = lists.offsets.to_numpy().astype(np.int64)
+        self.count = (offsets[1:] - offsets[:-1])[rows]
         self._start = np.cumsum(self.count) - self.count
+        # Each node's words gathered from its row: the ids of the row's words, node after node.
+        ids = ids[np.repeat(offsets[rows] - offsets[0] - self._start, self.count) + np.arange(int(self.count.sum()))]
+        self._codes = np.sort(np.repeat(np.arange(len(rows), dtype=np.int64), self.count) << 32 | ids)
 
     def shared(self, probe: np.ndarray, other: np.ndarray) -> np.ndarray:
         """How many words of each `probe` node are among its `other` node's."""
@@ -452,17 +462,19 @@ class _Screen:
 
     PAIRS_AT_ONCE = 50_000  # pairs per vectorised step: about 12 words each, so a few MB
 
-    def __init__(self, features: pa.Table, speakers: pa.Array, config: QuoteConfig):
+    def __init__(self, features: pa.Table, speakers: pa.Array, config: QuoteConfig, rows: np.ndarray | None = None):
+        """Node i reads row `rows[i]` of `features` (row i without `rows`)."""
+        rows = np.arange(features.num_rows) if rows is None else rows
         self._config = config
         # Each speaker's number in the sorted order of the speakers (UTF-8 sorts as code points); -1: none known.
         known = pc.unique(pc.drop_null(speakers))
         known = known.filter(pc.not_equal(known, ""))
         known = known.take(pc.sort_indices(known))
         self.speaker = pc.fill_null(pc.index_in(speakers, value_set=known), -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        self._n_words = features.column("n_words").to_numpy().astype(np.int64)
-        self._words = features.column("words_hash").to_numpy()
-        self._names = features.column("names_mask").to_numpy()
-        self._content, self._plain = _WordSets(features.column("content")), _WordSets(features.column("plain"))
+        self._n_words = features.column("n_words").to_numpy().astype(np.int64)[rows]
+        self._words = features.column("words_hash").to_numpy()[rows]
+        self._names = features.column("names_mask").to_numpy()[rows]
+        self._content, self._plain = _WordSets(features.column("content"), rows), _WordSets(features.column("plain"), rows)
 
     def keep(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs `rules.same` may confirm: one known speaker (or two copies of one wording by no known speaker,

@@ -436,3 +436,10 @@ def test_the_vectorised_screen_drops_only_pairs_the_rules_reject():
     confirmed = {(i, j) for i, j in zip(a.tolist(), b.tolist()) if same(wordings[i], wordings[j], CONFIG)}
     assert confirmed <= kept
     assert len(kept) < len(a) / 4  # and it does drop most candidates
+    # Nodes read their rows of a larger table, in another order, as they read a table of their own rows.
+    order = np.array(rng.sample(range(len(rows)), len(rows)) * 2)
+    rows_of = np.argsort(order[: len(rows)])  # node i's row in the shuffled table
+    shuffled = pa.concat_tables([table.take(pa.array(order[: len(rows)]))] * 2)
+    screen_rows = _Screen(shuffled, pa.array([r["speaker_entity_id"] for r in rows], pa.string()), CONFIG,
+                          rows_of + len(rows) * (np.arange(len(rows)) % 2))
+    assert set(zip(*(x.tolist() for x in screen_rows.keep(a, b)))) == kept
