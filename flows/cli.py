@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from tasks.config import PipelineConfig, apply_prefect_defaults, config_from_env
@@ -13,6 +14,7 @@ from tasks.remote import is_remote, local_config
 from tasks.run import plan_changes, scan_raw
 from tasks.schemas import DATASETS
 from tasks.storage import OutputLocked, current_snapshot, output_lock, prune_snapshots
+from tasks.workers import early_workers
 
 EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
 MAX_PROBLEMS_SHOWN = 20
@@ -72,9 +74,11 @@ def run(config: PipelineConfig, summary_json: Path | None) -> int:
             print(f"newsflow: {error}", file=sys.stderr)
             return EXIT_LOCKED
     apply_prefect_defaults()
-    from flows.pipeline import newsflow  # Prefect reads the environment when imported
+    with _workers_while_prefect_starts(config):
+        # Prefect reads the environment when imported
+        from flows.pipeline import newsflow
 
-    state = newsflow(config, return_state=True)
+        state = newsflow(config, return_state=True)
     if not state.is_completed():
         try:
             state.result()
@@ -106,6 +110,26 @@ def serve(config: PipelineConfig, *, name: str, cron: str) -> int:
     newsflow.serve(name=name, cron=cron, parameters={"config": settings},
                    description=f"newsflow on {config.raw_dir} -> {config.out_dir}, cron {cron} (UTC)")
     return 0
+
+
+# A corpus of this many files or more (as the last snapshot tracks them) gets its worker processes started while
+# Prefect starts: an incremental run over it most likely spreads batches over the workers (the files its new ones
+# make re-read for boilerplate, say), and smaller ones seldom need them.
+EARLY_WORKERS_MIN_FILES = 1_000
+
+
+def _workers_while_prefect_starts(config: PipelineConfig) -> AbstractContextManager:
+    """The worker processes started before the flow (`early_workers`), for a full refresh or a large corpus."""
+    workers = config.resolved_workers()
+    if config.task_runner != "processes" or workers < 2:
+        return nullcontext()
+    local = local_config(config)
+    snapshot = current_snapshot(local.out_dir_path)
+    if not config.full_refresh and (snapshot is None or snapshot.count_rows("_state/files") < EARLY_WORKERS_MIN_FILES):
+        return nullcontext()
+    from tasks.normalise import prepare_worker
+
+    return early_workers(workers, prepare_worker, local)
 
 
 def _os_error(error: BaseException) -> OSError | None:

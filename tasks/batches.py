@@ -9,10 +9,9 @@ would cost more than the batch. A stage may keep its batches there whatever the 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -25,7 +24,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from tasks.config import PipelineConfig
-from tasks.storage import then_release, use_system_allocator
+from tasks.storage import then_release
+from tasks.workers import take_early_workers, worker_pool
 
 
 def chunk(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -140,11 +140,7 @@ class Batches:
             if self.config.task_runner == "dask":
                 self._stack.enter_context(_shared_api_url())
             elif self.config.task_runner == "processes" and workers > 1:
-                # Spawned, not forked (the flow's process runs Prefect's threads and event loop), and
-                # importing only the pure modules: a worker starts in about a second, not Prefect's eight.
-                self._processes = self._stack.enter_context(
-                    ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=use_system_allocator))
+                self._processes = self._stack.enter_context(take_early_workers(workers) or worker_pool(workers))
             self._runner = self._stack.enter_context(make_task_runner(self.config))
         return self._runner if self._runner is not None else self._inline_runner()
 

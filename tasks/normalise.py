@@ -73,6 +73,13 @@ def detect_languages(texts: list[str], config: NormaliseConfig) -> list[Language
     return _profile_detector(config.language_min_chars, config.language_min_probability).detect_many(texts)
 
 
+def prepare_worker(config: PipelineConfig) -> None:
+    """What a worker process loads before its first batch of any stage: the parse stage's modules and the models."""
+    import tasks.ingest  # noqa: F401  (HTML extraction and date parsing: most of a worker's imports)
+
+    load_models(config)
+
+
 def load_models(config: PipelineConfig) -> None:
     """Load what `normalise_batch` reads besides its batch (the knowledge base and the language profiles, about a
     second), into this process's caches."""

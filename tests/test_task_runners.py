@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from conftest import dataset_rows
+from flows.cli import _workers_while_prefect_starts
 from flows.pipeline import newsflow
 from tasks.batches import Batches, BatchFailed, Parcel, run_batch, spread
 from tasks.config import PipelineConfig
+from tasks.workers import early_workers, take_early_workers
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -106,8 +109,54 @@ def test_warm_runs_in_the_worker_processes_only(tmp_path):
     assert not list(unmarked.iterdir())
 
 
+def test_workers_started_before_the_flow_run_its_batches_and_stop_when_no_flow_takes_them(tmp_path):
+    """A command starts the worker processes while Prefect starts (`early_workers`): the flow's batches run in
+    them; started for a run with nothing to do, they stop when the command leaves the block."""
+    taken, untaken = tmp_path / "taken", tmp_path / "untaken"
+    taken.mkdir()
+    untaken.mkdir()
+
+    @flow
+    def batched() -> set[int]:
+        with Batches(PipelineConfig(task_runner="processes", workers=2)) as batches:
+            return set(batches.map("first", _pid, list(range(6)), str))
+
+    with early_workers(2, _mark_with_the_other, str(taken)):
+        workers = batched()
+        again = batched()  # the first run took them: a later one starts its own
+    started = {int(p.name) for p in taken.iterdir()}
+    assert workers <= started and os.getpid() not in started and not again & started
+    assert take_early_workers(2) is None
+
+    with early_workers(2, _mark_with_the_other, str(untaken)):
+        pass
+    idle = {int(p.name) for p in untaken.iterdir()}  # the block waited for them to start, then stopped them
+    assert idle and not [pid for pid in idle if _alive(pid)]
+
+
+def test_the_command_starts_workers_early_for_a_full_refresh_or_a_large_corpus_only(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    config = PipelineConfig(raw_dir=str(seed_corpus), out_dir=str(out), task_runner="processes", workers=2)
+    assert isinstance(_workers_while_prefect_starts(config), nullcontext)  # no snapshot yet
+    newsflow(config)
+    assert isinstance(_workers_while_prefect_starts(config), nullcontext)  # 5 files
+    assert isinstance(_workers_while_prefect_starts(config.model_copy(update={"task_runner": "threads",
+                                                                               "full_refresh": True})), nullcontext)
+    with _workers_while_prefect_starts(config.model_copy(update={"full_refresh": True})):
+        with take_early_workers(2) as pool:  # as the flow's batches take them
+            assert pool.submit(_pid, 0).result() != os.getpid()
+
+
 def _mark(directory: str) -> None:
     (Path(directory) / str(os.getpid())).touch()
+
+
+def _mark_with_the_other(directory: str) -> None:
+    """Mark this worker, then wait for the other one's mark: the second job cannot go to this worker."""
+    _mark(directory)
+    deadline = time.monotonic() + 60
+    while len(list(Path(directory).iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _alive(pid: int) -> bool:
