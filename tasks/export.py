@@ -176,9 +176,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     """Add this run's rows and state to the carried-over ones (`carried` has had every earlier stage's step) and
     swap the snapshot in."""
     builder = run.snapshot()
-    carried.after_quotes(deduped, quoted)
-    carried.wait()
-    failpoint("export.carried_over")
+    carried.after_quotes(deduped, quoted)  # on their thread while this one writes the run's own rows
     final_article_parts(staging_paths(normalised, "articles_path"), deduped.assignments,
                         lambda tag: builder.part_path("articles", tag))
     paragraph_rows = [r.paragraph_state for r in parsed if r.paragraph_state.num_rows]
@@ -194,6 +192,8 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
         builder.carry_over("_state/entity_surfaces", {"entity_id": touched})
     builder.write("entities", entities, "new")
     builder.write("_state/entity_surfaces", surfaces, "new")
+    carried.wait()
+    failpoint("export.carried_over")
     shutil.rmtree(builder.root / "_staging", ignore_errors=True)
     manifest = {
         "pipeline_version": PIPELINE_VERSION,
