@@ -456,9 +456,9 @@ class _Screen:
     shared content words, a part of another quote too short to be its fragment or translation with too few
     shared words to be its paraphrase, and "the same sentence, other names". A pair with fewer shared words is kept
     when shared phrases may join it (whole, `phrases_min_content_words` shared, no names on both sides that the
-    other lacks). It reads the variants' features
-    (row i for node i), never their text, and drops only pairs `rules.same` rejects; where it cannot tell exactly
-    (a collision of name bits or word hashes) it keeps the pair for `rules.same`."""
+    other lacks). It reads the variants' features (row `rows[i]` for node i), never their text, and drops only
+    pairs `rules.same` rejects; where it cannot tell exactly (a collision of name bits or word hashes) it keeps the
+    pair for `rules.same`."""
 
     PAIRS_AT_ONCE = 50_000  # pairs per vectorised step: about 12 words each, so a few MB
 
