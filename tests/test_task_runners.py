@@ -89,9 +89,7 @@ def test_closed_batches_stop_their_worker_processes_and_a_later_map_starts_new_o
 def test_warm_runs_in_the_worker_processes_only(tmp_path):
     """The flow has the workers load what normalise reads (knowledge base, language profiles) while it counts the
     corpus boilerplate itself: in the worker processes, never in the flow's; with no worker processes, nowhere."""
-    marks, unmarked = tmp_path / "processes", tmp_path / "threads"
-    marks.mkdir()
-    unmarked.mkdir()
+    marks, unmarked = _new_dirs(tmp_path, "processes", "threads")
 
     @flow
     def warmed() -> set[int]:
@@ -112,18 +110,10 @@ def test_warm_runs_in_the_worker_processes_only(tmp_path):
 def test_workers_started_before_the_flow_run_its_batches_and_stop_when_no_flow_takes_them(tmp_path):
     """A command starts the worker processes while Prefect starts (`early_workers`): the flow's batches run in
     them; started for a run with nothing to do, they stop when the command leaves the block."""
-    taken, untaken = tmp_path / "taken", tmp_path / "untaken"
-    taken.mkdir()
-    untaken.mkdir()
-
-    @flow
-    def batched() -> set[int]:
-        with Batches(PipelineConfig(task_runner="processes", workers=2)) as batches:
-            return set(batches.map("first", _pid, list(range(6)), str))
-
+    taken, untaken = _new_dirs(tmp_path, "taken", "untaken")
     with early_workers(2, _mark_with_the_other, str(taken)):
-        workers = batched()
-        again = batched()  # the first run took them: a later one starts its own
+        workers = _batch_pids()
+        again = _batch_pids()  # the first run took them: a later one starts its own
     started = {int(p.name) for p in taken.iterdir()}
     assert workers <= started and os.getpid() not in started and not again & started
     assert take_early_workers(2) is None
@@ -145,6 +135,19 @@ def test_the_command_starts_workers_early_for_a_full_refresh_or_a_large_corpus_o
     with _workers_while_prefect_starts(config.model_copy(update={"full_refresh": True})):
         with take_early_workers(2) as pool:  # as the flow's batches take them
             assert pool.submit(_pid, 0).result() != os.getpid()
+
+
+@flow
+def _batch_pids() -> set[int]:
+    """The processes a flow's batches ran in."""
+    with Batches(PipelineConfig(task_runner="processes", workers=2)) as batches:
+        return set(batches.map("first", _pid, list(range(6)), str))
+
+
+def _new_dirs(parent: Path, *names: str) -> list[Path]:
+    for name in names:
+        (parent / name).mkdir()
+    return [parent / name for name in names]
 
 
 def _mark(directory: str) -> None:
