@@ -189,7 +189,7 @@ def _feature_rows(variants: pa.ChunkedArray, texts: pa.ChunkedArray, speakers: p
     each variant in it, in their order. The rows are not taken: their word lists are what the rows weigh."""
     wanted = variants.to_numpy() if isinstance(variants, pa.Array) else variants.combine_chunks().to_numpy(zero_copy_only=False)
     table = pa.concat_tables([VARIANT_FEATURES.empty_table(), *[t.cast(VARIANT_FEATURES) for t in known]])
-    # The row of each variant's first copy, found in numpy: the rows (with their word lists) are taken once.
+    # The row of each variant's first copy, found in numpy: the rows themselves (word lists and all) stay where they are.
     variant = table.column("variant").combine_chunks().to_numpy()
     order = np.argsort(variant, kind="stable")
     firsts = order[_first_of_runs(pa.array(variant[order]))]
