@@ -86,8 +86,10 @@ def passage_hashes(segments: pa.Table, cluster_of: dict[str, str]) -> pa.Array:
     if cluster.null_count:  # an article of no cluster: a negative code of its own, which no cluster's code equals
         cluster = pc.coalesce(cluster, pc.subtract(-1, pc.index_in(ids, value_set=pc.unique(ids)).cast(pa.int64())))
     table = pa.table({"segment_hash": segments.column("segment_hash"), "cluster": cluster})
-    counts = table.group_by("segment_hash", use_threads=False).aggregate([("cluster", "count_distinct")])
-    return counts.filter(pc.greater_equal(counts.column("cluster_count_distinct"), 2)).column("segment_hash").combine_chunks()
+    # Two clusters or more is a smallest code other than the largest: no set of codes per hash, as a distinct count
+    # keeps (2.3M segments of the 100k corpus: 0.37-0.43 -> 0.16-0.18 CPU s).
+    codes = table.group_by("segment_hash", use_threads=False).aggregate([("cluster", "min"), ("cluster", "max")])
+    return codes.filter(pc.not_equal(codes.column("cluster_min"), codes.column("cluster_max"))).column("segment_hash").combine_chunks()
 
 
 def passage_id(segment_hash: int) -> str:

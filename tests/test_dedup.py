@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -211,6 +212,20 @@ def test_a_passage_needs_two_different_clusters():
     assert len(passage_hashes(segments, {"a": "a", "b": "b"})) == 1
     assert len(passage_hashes(segments, {"a": "a", "b": "a"})) == 0  # duplicates of one story do not count
     assert len(passage_hashes(segments, {})) == 1  # an article of no cluster is one of its own
+
+
+def test_passages_are_the_hashes_of_two_clusters_or_more():
+    rng = random.Random(7)
+    articles = [f"a{i}" for i in range(60)]
+    rows = [{"article_id": rng.choice(articles), "segment_hash": rng.randrange(-40, 40), "start": 0, "end": 1}
+            for _ in range(400)]
+    cluster_of = {a: f"c{rng.randrange(12)}" for a in articles[:50]}  # the last ten are clusters of their own
+    clusters: dict[int, set] = {}
+    for row in rows:
+        clusters.setdefault(row["segment_hash"], set()).add(cluster_of.get(row["article_id"], row["article_id"]))
+    expected = {h for h, seen in clusters.items() if len(seen) >= 2}
+    assert 0 < len(expected) < len(clusters)
+    assert set(passage_hashes(segments_table(rows), cluster_of).to_pylist()) == expected
 
 
 def test_passage_rows_built_in_chunks_equal_one_chunk(monkeypatch):
