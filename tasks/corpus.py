@@ -55,21 +55,26 @@ def previous(run: Run, name: str, columns: list[str] | None = None) -> pa.Table:
     return run.previous.read(name, columns=columns)
 
 
-def lookup(run: Run, name: str, columns: list[str] | None = None) -> Callable[[str, Iterable], pa.Table]:
+def lookup(run: Run, name: str, columns: list[str] | None = None) -> Callable[..., pa.Table]:
     """Look-ups into a table of the last snapshot, reading only the parts that hold a wanted value; nothing to
     find when there is none or everything is redone."""
     return snapshot_lookup(None if run.refresh_reason else run.previous, name, columns)
 
 
 def snapshot_lookup(snapshot: Snapshot | None, name: str, columns: list[str] | None = None
-                    ) -> Callable[[str, Iterable], pa.Table]:
+                    ) -> Callable[..., pa.Table]:
     """Look-ups into a table of a snapshot, reading only the parts that hold a wanted value (nothing to find
-    without a snapshot)."""
+    without a snapshot): `(column, values)` gives rows with `columns` (all by default), `(column, values, some)`
+    rows with `some` of them."""
     schema = ALL_TABLES[name]
-    names = columns or schema.names
-    if snapshot is None:
-        return lambda column, values: pa.schema([schema.field(c) for c in names]).empty_table()
-    return lambda column, values: snapshot.lookup(name, column, values, names)
+
+    def rows(column: str, values: Iterable, some: list[str] | None = None) -> pa.Table:
+        names = some or columns or schema.names
+        if snapshot is None:
+            return pa.schema([schema.field(c) for c in names]).empty_table()
+        return snapshot.lookup(name, column, values, names)
+
+    return rows
 
 
 Values = Iterable | pa.Array | pa.ChunkedArray

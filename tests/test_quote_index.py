@@ -66,9 +66,10 @@ class Store:
         self.articles: dict[str, dict] = {}
 
     def _lookup(self, name: str):
-        def lookup(column, values):
+        def lookup(column, values, columns=None):
             table = getattr(self, name)
-            return table.filter(pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type)))
+            rows = table.filter(pc.is_in(table.column(column), value_set=pa.array(sorted(set(values)), table.schema.field(column).type)))
+            return rows.select(columns) if columns else rows
         return lookup
 
     def old(self) -> OldTables:
@@ -343,7 +344,7 @@ def test_a_bridge_back_under_a_new_id_keeps_its_cluster_without_reclustering_it(
     store.run({a: article(a, "") for a in "abc"}, set())
     asked = []
     lookup = store._lookup
-    store._lookup = lambda name: (lambda column, values: asked.append((name, column)) or lookup(name)(column, values))
+    store._lookup = lambda name: (lambda column, values, *columns: asked.append((name, column)) or lookup(name)(column, values, *columns))
     store.run({"a": article("a", "x")}, {"a"})  # the bridge's only copy leaves and comes back as a-x0
     assert ("keys", "variant") not in asked  # the survivors b-0 and c-0 are not clustered again
     assert {r["quote_id"]: r["cluster_id"] for r in store.quotes.to_pylist()} == {"a-x0": "a-x0", "b-0": "a-x0",
@@ -402,7 +403,7 @@ def test_a_copy_on_a_day_already_seen_reads_nothing_but_its_variant():
     store.run({"a": article("a", DAY0)}, set())
     asked = []
     lookup = store._lookup
-    store._lookup = lambda name: (lambda column, values: asked.append((name, column)) or lookup(name)(column, values))
+    store._lookup = lambda name: (lambda column, values, *columns: asked.append((name, column)) or lookup(name)(column, values, *columns))
     store.run({"b": article("b", DAY0)}, set())
     assert ("keys", "key") not in asked  # nothing new to compare: no key look-up
     assert store.variants.column("days").to_pylist() == [[(DAY0.date() - datetime(1970, 1, 1).date()).days]]
