@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tasks.config import PipelineConfig, apply_prefect_defaults, config_from_env
 from tasks.remote import is_remote, local_config
-from tasks.run import plan_changes, scan_raw
+from tasks.run import plan_changes, scan_key, scan_raw
 from tasks.schemas import DATASETS
 from tasks.storage import OutputLocked, current_snapshot, output_lock, prune_snapshots
 from tasks.workers import early_workers
@@ -119,7 +119,8 @@ EARLY_WORKERS_MIN_FILES = 1_000
 
 
 def _workers_while_prefect_starts(config: PipelineConfig) -> AbstractContextManager:
-    """The worker processes started before the flow (`early_workers`), for a full refresh or a large corpus."""
+    """The worker processes started before the flow (`early_workers`), and the scan of the raw directory they make
+    first, for a full refresh or a large corpus."""
     workers = config.resolved_workers()
     if config.task_runner != "processes" or workers < 2:
         return nullcontext()
@@ -129,7 +130,11 @@ def _workers_while_prefect_starts(config: PipelineConfig) -> AbstractContextMana
         return nullcontext()
     from tasks.normalise import prepare_worker
 
-    return early_workers(workers, prepare_worker, local)
+    # The plan's scan of the raw directory, made by a worker meanwhile; not of a remote one (the flow mirrors it
+    # first), nor for a run that may wait for the lock (the scan could be a long wait old).
+    scan = {} if is_remote(config.raw_dir) or config.wait_for_lock else \
+        {scan_key(local.raw_dir, local.ingest): (scan_raw, (Path(local.raw_dir), local.ingest))}
+    return early_workers(workers, prepare_worker, local, scan)
 
 
 def _os_error(error: BaseException) -> OSError | None:

@@ -160,8 +160,14 @@ def refresh_reason(config: PipelineConfig, previous: Snapshot | None) -> str | N
     return None
 
 
-def begin_run(config: PipelineConfig) -> Run:
-    """Scan the raw directory and compare it with the current snapshot (call under the output lock)."""
+def scan_key(raw_dir: Path | str, config: IngestConfig) -> tuple[str, str, str]:
+    """What names a scan of `scan_raw(raw_dir, config)` made ahead of a run (`begin_run`'s `scanned`)."""
+    return "scan", str(Path(raw_dir).resolve()), config.model_dump_json()
+
+
+def begin_run(config: PipelineConfig, scanned: list[RawFile] | None = None) -> Run:
+    """Scan the raw directory and compare it with the current snapshot (call under the output lock). `scanned`:
+    the scan made already, shortly before (the command makes it while Prefect starts)."""
     raw_dir, out_dir = Path(config.raw_dir), Path(config.out_dir)
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw directory {raw_dir} does not exist or is not a directory")
@@ -169,7 +175,7 @@ def begin_run(config: PipelineConfig) -> Run:
     previous = current_snapshot(out_dir)
     reason = refresh_reason(config, previous)
     files_state = previous.read("_state/files") if previous else FILES_STATE.empty_table()
-    scanned = scan_raw(raw_dir, config.ingest)
+    scanned = scan_raw(raw_dir, config.ingest) if scanned is None else scanned
     changes = plan_changes(scanned, files_state, full_refresh=reason is not None)
     failpoint("run.planned")
     return Run(config=config, raw_dir=raw_dir, out_dir=out_dir, run_id=uuid.uuid4().hex,

@@ -73,7 +73,7 @@ from tasks.report import (
     quote_clusters_markdown,
     run_report,
 )
-from tasks.run import RawFile, Run, begin_run
+from tasks.run import RawFile, Run, begin_run, scan_key
 from tasks.schemas import (
     ARTICLES,
     DUPLICATE_PAIRS,
@@ -86,6 +86,7 @@ from tasks.schemas import (
     VARIANT_FEATURES,
 )
 from tasks.storage import Snapshot, release_memory, write_parquet
+from tasks.workers import take_early_result
 
 
 def peak_rss_mb() -> float:
@@ -173,7 +174,8 @@ def publish_datasets(local_out: str, uri: str, snapshot: str | None) -> Transfer
 def plan(config: PipelineConfig) -> Run:
     """Scan the raw directory and work out what changed since the last snapshot."""
     started = time.perf_counter()
-    run = begin_run(config)
+    early = take_early_result(scan_key(config.raw_dir, config.ingest))
+    run = begin_run(config, early.result() if early is not None else None)
     _record(run, "plan", started)
     changes = run.changes
     get_run_logger().info(

@@ -18,7 +18,8 @@ from flows.cli import _workers_while_prefect_starts
 from flows.pipeline import newsflow
 from tasks.batches import Batches, BatchFailed, Parcel, run_batch, spread
 from tasks.config import PipelineConfig
-from tasks.workers import early_workers, take_early_workers
+from tasks.run import scan_key, scan_raw
+from tasks.workers import early_workers, take_early_result, take_early_workers
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -124,6 +125,27 @@ def test_workers_started_before_the_flow_run_its_batches_and_stop_when_no_flow_t
     assert idle and not [pid for pid in idle if _alive(pid)]
 
 
+def _scan_but(raw: Path, ingest, left_out: str) -> list:
+    return [f for f in scan_raw(raw, ingest) if f.source_path != left_out]
+
+
+def test_the_plan_takes_the_scan_the_early_workers_made(seed_corpus, tmp_path):
+    """The workers started early scan the raw directory for the flow's plan (here a scan that leaves a file out):
+    the plan reads that scan, once; the next run scans again."""
+    out = tmp_path / "out"
+    config = PipelineConfig(raw_dir=str(seed_corpus), out_dir=str(out), task_runner="processes", workers=2)
+    key, left_out = scan_key(seed_corpus, config.ingest), sorted(p.name for p in seed_corpus.iterdir())[0]
+    with early_workers(2, _pid, 0, {key: (_scan_but, (seed_corpus, config.ingest, left_out))}):
+        assert take_early_result(scan_key(tmp_path, config.ingest)) is None  # another directory's
+        assert newsflow(config)["files_new"] == 4
+        assert take_early_result(key) is None  # taken
+    assert newsflow(config)["files_new"] == 1
+
+    with early_workers(2, _pid, 0, {key: (_scan_but, (seed_corpus, config.ingest, left_out))}):
+        pass
+    assert take_early_result(key) is None  # one no run took goes with its workers
+
+
 def test_the_command_starts_workers_early_for_a_full_refresh_or_a_large_corpus_only(seed_corpus, tmp_path):
     out = tmp_path / "out"
     config = PipelineConfig(raw_dir=str(seed_corpus), out_dir=str(out), task_runner="processes", workers=2)
@@ -132,9 +154,14 @@ def test_the_command_starts_workers_early_for_a_full_refresh_or_a_large_corpus_o
     assert isinstance(_workers_while_prefect_starts(config), nullcontext)  # 5 files
     assert isinstance(_workers_while_prefect_starts(config.model_copy(update={"task_runner": "threads",
                                                                                "full_refresh": True})), nullcontext)
+    key = scan_key(seed_corpus, config.ingest)
     with _workers_while_prefect_starts(config.model_copy(update={"full_refresh": True})):
         with take_early_workers(2) as pool:  # as the flow's batches take them
             assert pool.submit(_pid, 0).result() != os.getpid()
+        assert take_early_result(key).result() == scan_raw(seed_corpus, config.ingest)  # with the plan's scan
+    with _workers_while_prefect_starts(config.model_copy(update={"full_refresh": True, "wait_for_lock": True})):
+        assert take_early_result(key) is None  # a run that may wait for the lock scans when it has it
+        take_early_workers(2).shutdown()
 
 
 @flow
