@@ -119,8 +119,8 @@ EARLY_WORKERS_MIN_FILES = 1_000
 
 
 def _workers_while_prefect_starts(config: PipelineConfig) -> AbstractContextManager:
-    """The worker processes started before the flow (`early_workers`), and the scan of the raw directory they make
-    first, for a full refresh or a large corpus."""
+    """The worker processes started before the flow (`early_workers`), for a full refresh or a large corpus; once
+    ready, they scan the raw directory for the flow's plan."""
     workers = config.resolved_workers()
     if config.task_runner != "processes" or workers < 2:
         return nullcontext()
