@@ -161,7 +161,6 @@ def test_the_command_starts_workers_early_for_a_full_refresh_or_a_large_corpus_o
         assert take_early_result(key).result() == scan_raw(seed_corpus, config.ingest)  # with the plan's scan
     with _workers_while_prefect_starts(config.model_copy(update={"full_refresh": True, "wait_for_lock": True})):
         assert take_early_result(key) is None  # a run that may wait for the lock scans when it has it
-        take_early_workers(2).shutdown()
 
 
 @flow
