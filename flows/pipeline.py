@@ -54,7 +54,7 @@ def newsflow(config: PipelineConfig = PipelineConfig()) -> dict:
             batches.warm(load_models, local)  # while the corpus boilerplate is counted here
             boilerplate = call(corpus_boilerplate, run, parsed)
             if boilerplate.reprocess:
-                parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches)
+                parsed += parse(run, run.files_for(boilerplate.reprocess), "boilerplate", batches, boilerplate.held)
             normalised = normalise(run, parsed, boilerplate, batches)
             batches.close()  # idle workers would hold their memory through dedup and passages
             # Each dataset's unchanged rows are carried into the new snapshot on a thread of their own as soon as

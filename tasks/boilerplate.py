@@ -199,19 +199,24 @@ def flipped_paragraphs(before: dict[str, frozenset[int]], after: dict[str, froze
 
 @dataclass(frozen=True)
 class CorpusBoilerplate:
-    """Outlet boilerplate after a run's changes, and the unchanged sources it forces to reprocess."""
+    """Outlet boilerplate after a run's changes, and the articles of unchanged sources it forces to redo."""
 
     sets: dict[str, frozenset[int]]
     flipped: dict[str, frozenset[int]]
-    reprocess: list[str]
+    held: dict[str, frozenset[str]]  # by source, the ids of its articles holding a flipped paragraph
+
+    @property
+    def reprocess(self) -> list[str]:
+        """The sources to read again (sorted)."""
+        return sorted(self.held)
 
 
 def update_corpus_boilerplate(old_state: pa.Table, new_state: pa.Table, replaced: set[str],
                               min_articles: int) -> CorpusBoilerplate:
     """Recount outlet boilerplate with a run's changes applied to the paragraph state.
 
-    Only unchanged articles that contain a paragraph whose status flipped are reprocessed, so an
-    incremental run ends with the same text a full run would give.
+    Only unchanged articles that contain a paragraph whose status flipped are redone, so an incremental run
+    ends with the same text a full run would give.
     """
     before = boilerplate_sets(old_state, min_articles)
     kept = old_state.filter(pc.invert(pc.is_in(old_state.column("source_path"),
@@ -219,13 +224,13 @@ def update_corpus_boilerplate(old_state: pa.Table, new_state: pa.Table, replaced
     combined = pa.concat_tables([kept, new_state.select(PARAGRAPH_STATE.names).cast(PARAGRAPH_STATE)])
     after = boilerplate_sets(combined, min_articles)
     flipped = flipped_paragraphs(before, after)
-    return CorpusBoilerplate(sets=after, flipped=flipped, reprocess=_holding(kept, flipped))
+    return CorpusBoilerplate(sets=after, flipped=flipped, held=_holding(kept, flipped))
 
 
-def _holding(paragraph_state: pa.Table, paragraphs: dict[str, frozenset[int]]) -> list[str]:
-    """The sources (sorted) with an article that holds one of the given paragraph hashes of its group."""
+def _holding(paragraph_state: pa.Table, paragraphs: dict[str, frozenset[int]]) -> dict[str, frozenset[str]]:
+    """By source, the ids of the articles that hold one of the given paragraph hashes of their group."""
     if not paragraphs or not paragraph_state.num_rows:
-        return []
+        return {}
     wanted = pa.table({"group": pa.array([g for g, hashes in paragraphs.items() for _ in hashes], pa.string()),
                        "hash": pa.array([h for hashes in paragraphs.values() for h in hashes], pa.int64())})
     hashes = paragraph_state.column("paragraph_hashes")
@@ -233,4 +238,8 @@ def _holding(paragraph_state: pa.Table, paragraphs: dict[str, frozenset[int]]) -
     flat = pa.table({"row": rows, "group": pc.take(paragraph_state.column("boilerplate_group"), rows),
                      "hash": pc.list_flatten(hashes)})
     found = flat.join(wanted, ["group", "hash"], join_type="left semi", use_threads=False).column("row")
-    return sorted(set(pc.take(paragraph_state.column("source_path"), found).to_pylist()))
+    held: dict[str, set[str]] = {}
+    for source, article in zip(pc.take(paragraph_state.column("source_path"), found).to_pylist(),
+                               pc.take(paragraph_state.column("article_id"), found).to_pylist()):
+        held.setdefault(source, set()).add(article)
+    return {source: frozenset(articles) for source, articles in held.items()}

@@ -41,6 +41,12 @@ def replaced_sources(run: Run, parsed: list[ParseResult]) -> set[str]:
     return set(run.changes.deleted) | (processed - touched)
 
 
+def redone_articles(parsed: list[ParseResult]) -> dict[str, list[str]]:
+    """By source, the articles redone from files the run keeps (unchanged on disk, read again for outlet
+    boilerplate): their previous rows go, the files' other rows stay."""
+    return {source: ids for result in parsed for source, ids in result.redone.items()}
+
+
 class CarryOvers:
     """An incremental run's carry-overs (the previous snapshot's rows brought into the new one, minus the rows
     going), made on a thread of their own, each dataset's as soon as the run knows which of its rows go.
@@ -57,6 +63,7 @@ class CarryOvers:
         self._pending: list[Future] = []
         self.seconds: dict[str, float] = {}  # each dataset's carry-over, on its thread
         self.replaced: set[str] = set()
+        self.redone: set[str] = set()
 
     def __enter__(self) -> CarryOvers:
         return self
@@ -81,6 +88,7 @@ class CarryOvers:
     def after_normalise(self, run: Run, parsed: list[ParseResult]) -> None:
         """The datasets keyed by source: rejected rows and paragraph state."""
         self.replaced = replaced_sources(run, parsed)
+        self.redone = set().union(*redone_articles(parsed).values())
         self._start("rejected", {"source_path": self.replaced})
         self._start("_state/paragraphs", {"source_path": self.replaced})
 
@@ -89,7 +97,7 @@ class CarryOvers:
         entity mentions and segments."""
         self._start("entity_mentions", {"article_id": deduped.removed_articles})
         self._start("_state/segments", {"article_id": deduped.removed_articles})
-        self._start("articles", {"source_path": self.replaced}, updates=deduped.updates)
+        self._start("articles", {"source_path": self.replaced, "article_id": self.redone}, updates=deduped.updates)
         self._start("_state/minhash", {"content_hash": deduped.dropped_contents})
 
     def after_passages(self, deduped: DedupOutcome, reused: PassageOutcome) -> None:
@@ -115,26 +123,33 @@ class CarryOvers:
             future.result()
 
 
-def previous_versions(run: Run, sources: set[str]) -> pa.Table:
-    """PREVIOUS_VERSIONS rows of the previous articles of the given sources: re-ingested ones keep their
-    ingested_at, one that comes back unchanged for the later stages (the same fingerprint) is not redone by
-    them, and a text that comes back the same keeps its language. A full refresh redoes everything: no
-    fingerprints nor languages then (nor their columns read)."""
-    if run.previous is None or not sources:
+def previous_versions(run: Run, sources: set[str], redone: dict[str, list[str]] | None = None) -> pa.Table:
+    """PREVIOUS_VERSIONS rows of the previous articles of the given sources, and of the `redone` articles (by
+    source, `redone_articles`): re-ingested ones keep their ingested_at, one that comes back unchanged for the
+    later stages (the same fingerprint) is not redone by them, and a text that comes back the same keeps its
+    language. A full refresh redoes everything: no fingerprints nor languages then (nor their columns read)."""
+    if run.previous is None or not (sources or redone):
         return PREVIOUS_VERSIONS.empty_table()
     if run.refresh_reason is not None:
         rows = run.previous.lookup("articles", "source_path", sources, ["article_id", "ingested_at"])
         return pa.table({name: rows.column(name) if name in rows.column_names else pa.nulls(rows.num_rows, field.type)
                          for name, field in zip(PREVIOUS_VERSIONS.names, PREVIOUS_VERSIONS)}, schema=PREVIOUS_VERSIONS)
-    rows = run.previous.lookup("articles", "source_path", sources, ["ingested_at", *FINGERPRINTED])
+    rows = run.previous.lookup("articles", "source_path", sources | set(redone or ()), ["ingested_at", *FINGERPRINTED])
+    if redone:  # not the other articles of the files they are in
+        rows = rows.filter(pc.or_(pc.is_in(rows.column("source_path"), value_set=pa.array(sorted(sources), pa.string())),
+                                  pc.is_in(rows.column("article_id"), value_set=pa.array(sorted(set().union(*redone.values())), pa.string()))))
     return rows.append_column("fingerprint", pa.array(article_fingerprints(rows), pa.string())) \
         .select(PREVIOUS_VERSIONS.names).cast(PREVIOUS_VERSIONS)
 
 
 def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]) -> pa.Table:
-    """The new per-file state: untouched rows kept, touched rows re-stamped, parsed rows added."""
+    """The new per-file state: untouched rows kept, touched rows re-stamped, parsed rows added, and the counts of
+    a kept file updated when one of its redone articles is now rejected."""
     replaced = replaced_sources(run, parsed)
     touched = {raw.source_path: raw for result in parsed for raw in result.touched}
+    late_rejections: Counter[str] = Counter()
+    for result in normalised:
+        late_rejections.update(result.rejected_by_source)
     previous = run.files_state
     if run.refresh_reason is None and previous.num_rows:
         previous = previous.filter(pc.invert(pc.is_in(previous.column("source_path"),
@@ -144,11 +159,16 @@ def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
                                "size": pa.array([r.size for r in touched.values()], pa.int64()),
                                "mtime_ns": pa.array([r.mtime_ns for r in touched.values()], pa.int64())})
             previous = apply_updates(previous, stamps, "source_path").cast(FILES_STATE)
+        redone = redone_articles(parsed)
+        if late := {source: n for source, n in late_rejections.items() if source in redone}:
+            counts = previous.filter(pc.is_in(previous.column("source_path"), value_set=pa.array(list(late), pa.string())))
+            moved = pa.array([late[source] for source in counts.column("source_path").to_pylist()], pa.int32())
+            previous = apply_updates(previous, pa.table({"source_path": counts.column("source_path"),
+                                                         "n_articles": pc.subtract(counts.column("n_articles"), moved),
+                                                         "n_rejected": pc.add(counts.column("n_rejected"), moved)}),
+                                     "source_path").cast(FILES_STATE)
     else:
         previous = FILES_STATE.empty_table()
-    late_rejections: Counter[str] = Counter()
-    for result in normalised:
-        late_rejections.update(result.rejected_by_source)
     new_rows = pa.concat_tables([r.files_state for r in parsed]).to_pylist() if parsed else []
     for row in new_rows:
         moved = late_rejections.get(row["source_path"], 0)

@@ -139,14 +139,21 @@ def _records(text: str, suffix: str) -> Iterator[tuple[int, object | Rejection]]
     yield from enumerate(document, start=1)
 
 
-def parse_file(data: bytes, source_path: str, source_hash: str, config: PipelineConfig) -> ParsedFile:
-    """Turn one file's bytes into parsed articles and rejections; never raises for bad input."""
+def parse_file(data: bytes, source_path: str, source_hash: str, config: PipelineConfig,
+               only: frozenset[str] | None = None) -> ParsedFile:
+    """Turn one file's bytes into parsed articles and rejections; never raises for bad input.
+
+    `only`: build just the articles with these ids. The other records are skipped, rejected ones too, unread
+    beyond what their id takes.
+    """
     result = ParsedFile()
     suffix = PurePosixPath(source_path).suffix.lower()
     fmt = {".htm": "html"}.get(suffix, suffix.lstrip("."))
     try:
         decoded = decode_bytes(data)
         if suffix in (".txt", ".html", ".htm"):
+            if only is not None and article_id(source_path, source_hash) not in only:
+                return result
             fields: dict = {}
             text = decoded.text
             if fmt == "html":
@@ -161,11 +168,15 @@ def parse_file(data: bytes, source_path: str, source_hash: str, config: Pipeline
             return result
         occurrences: Counter[str] = Counter()
         for number, record in _records(decoded.text, suffix):
+            if only is not None and not isinstance(record, dict):
+                continue  # a rejected record: not an article to redo
             try:
                 if isinstance(record, Rejection):
                     raise record
-                result.articles.append(_record_article(record, number, occurrences, source_path,
-                                                       source_hash, fmt, decoded.encoding, config))
+                article = _record_article(record, number, occurrences, source_path, source_hash, fmt,
+                                          decoded.encoding, config, only)
+                if article is not None:
+                    result.articles.append(article)
             except Rejection as rejection:
                 result.rejected.append((number or None, rejection.reason, rejection.detail))
         if not result.articles and not result.rejected:  # "[]" or only blank lines: say so, do not drop it
@@ -175,11 +186,18 @@ def parse_file(data: bytes, source_path: str, source_hash: str, config: Pipeline
     return result
 
 
-def _record_article(record: object, number: int, occurrences: Counter[str], source_path: str,
-                    source_hash: str, fmt: str, encoding: str | None, config: PipelineConfig) -> dict:
-    """One JSON record as a parsed article; its id survives edits elsewhere in the file."""
+def _record_article(record: object, number: int, occurrences: Counter[str], source_path: str, source_hash: str,
+                    fmt: str, encoding: str | None, config: PipelineConfig, only: frozenset[str] | None = None) -> dict | None:
+    """One JSON record as a parsed article; its id survives edits elsewhere in the file. None for a record whose
+    id is not among `only` (when given)."""
     if not isinstance(record, dict):
         raise Rejection("malformed_record", f"record {number} is a {type(record).__name__}, not an object")
+    # Equal records are numbered in order of appearance: they get different ids and, equal, the same fate.
+    record_hash = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+    occurrences[record_hash] += 1
+    content_key = f"{record_hash}:{occurrences[record_hash]}"
+    if only is not None and article_id(source_path, content_key) not in only:
+        return None
     fields = {name: _field(record, name) for name in _FIELDS}
     text = fields.pop("text")
     html = fields.pop("html")
@@ -189,10 +207,7 @@ def _record_article(record: object, number: int, occurrences: Counter[str], sour
         fields = {k: fields[k] or getattr(page, k) for k in ("title", "published", "outlet", "url")}
     if not isinstance(text, str) or not text.strip():
         raise Rejection("no_article_text", f"record {number} has no text field")
-    record_hash = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
-    occurrences[record_hash] += 1
-    return build_article(text, source_path=source_path, record_index=number,
-                         content_key=f"{record_hash}:{occurrences[record_hash]}", source_hash=source_hash,
+    return build_article(text, source_path=source_path, record_index=number, content_key=content_key, source_hash=source_hash,
                          source_format=fmt, encoding=encoding, fields=fields, config=config)
 
 
@@ -228,6 +243,9 @@ class ParseJob:
     staging_path: str
     rejected_path: str
     seen_at: datetime
+    # Files unchanged on disk (their previous hash given) of which only these articles are redone, their other
+    # rows kept (`ParseResult.redone`); read again whole if not what they were.
+    redo: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -241,11 +259,15 @@ class ParseResult:
     touched: list[RawFile]
     n_articles: int
     rejected_reasons: Counter[str]
+    # By source, the articles redone from a file the run keeps (`ParseJob.redo`): no file or paragraph state
+    # rows for it, only these articles' rows replace theirs.
+    redone: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parse_batch(job: ParseJob) -> ParseResult:
     """Read, hash and parse a batch of files, writing parsed rows to staging and rejections out."""
     articles: list[dict] = []
+    redone: dict[str, list[dict]] = {}
     rejected: list[dict] = []
     state: list[dict] = []
     touched: list[RawFile] = []
@@ -254,8 +276,14 @@ def parse_batch(job: ParseJob) -> ParseResult:
             data = read_raw(raw, job.config.ingest)
             source_hash = hashlib.sha256(data).hexdigest()
             if job.previous_hashes.get(raw.source_path) == source_hash:
-                touched.append(raw)  # only the timestamp changed
-                continue
+                if raw.source_path not in job.redo:
+                    touched.append(raw)  # only the timestamp changed
+                    continue
+                wanted = job.redo[raw.source_path]
+                parsed = parse_file(data, raw.source_path, source_hash, job.config, only=wanted)
+                if not parsed.rejected and {a["article_id"] for a in parsed.articles} == wanted:
+                    redone[raw.source_path] = parsed.articles
+                    continue
             parsed = parse_file(data, raw.source_path, source_hash, job.config)
         except Rejection as rejection:
             source_hash = ""
@@ -269,14 +297,17 @@ def parse_batch(job: ParseJob) -> ParseResult:
         state.append({"source_path": raw.source_path, "size": raw.size, "mtime_ns": raw.mtime_ns,
                       "source_hash": source_hash, "n_articles": len(parsed.articles),
                       "n_rejected": len(parsed.rejected), "seen_at": job.seen_at})
+    n_whole = len(articles)
+    articles.extend(row for rows in redone.values() for row in rows)
     parsed_table = pa.Table.from_pylist(articles, schema=PARSED)
     rejected_table = pa.Table.from_pylist(rejected, schema=REJECTED)
     return ParseResult(
         staging_path=str(write_parquet(parsed_table, Path(job.staging_path), PARSED)) if articles else None,
         rejected_path=str(write_parquet(rejected_table, Path(job.rejected_path), REJECTED)) if rejected else None,
         files_state=pa.Table.from_pylist(state, schema=FILES_STATE),
-        paragraph_state=parsed_table.select(PARAGRAPH_STATE.names),
+        paragraph_state=parsed_table.slice(0, n_whole).select(PARAGRAPH_STATE.names),
         touched=touched,
         n_articles=len(articles),
         rejected_reasons=Counter(r["reason"] for r in rejected),
+        redone={source: [row["article_id"] for row in rows] for source, rows in redone.items()},
     )

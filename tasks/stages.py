@@ -53,6 +53,7 @@ from tasks.export import (
     CarryOvers,
     commit_snapshot,
     previous_versions,
+    redone_articles,
     replaced_sources,
 )
 from tasks.ingest import ParseJob, ParseResult, parse_batch
@@ -187,17 +188,25 @@ def plan(config: PipelineConfig) -> Run:
 
 
 @timed("parse")
-def parse(run: Run, files: list[RawFile], label: str, batches: Batches) -> list[ParseResult]:
-    """Read, decode and parse files, one task run per batch of files."""
+def parse(run: Run, files: list[RawFile], label: str, batches: Batches,
+          redo: dict[str, frozenset[str]] | None = None) -> list[ParseResult]:
+    """Read, decode and parse files, one task run per batch of files. `redo`: files unchanged on disk, by source
+    the articles of theirs to redo (`ParseJob.redo`)."""
     builder = run.snapshot()
     previous = {}
     if label == "changes" and run.refresh_reason is None and run.files_state.num_rows:
         previous = dict(zip(run.files_state.column("source_path").to_pylist(),
                             run.files_state.column("source_hash").to_pylist()))
+    elif redo:
+        # A file with rejected records is read again whole: which of its rejections stand would have to be
+        # found again too.
+        state = only(run.files_state, "source_path", redo).filter(pc.equal(pc.field("n_rejected"), 0))
+        previous = dict(zip(state.column("source_path").to_pylist(), state.column("source_hash").to_pylist()))
     jobs = [
         ParseJob(files=list(batch), previous_hashes={f.source_path: previous[f.source_path] for f in batch if f.source_path in previous},
                  config=run.config, staging_path=str(builder.root / "_staging" / f"parsed-{label}-{i:05d}.parquet"),
-                 rejected_path=str(builder.part_path("rejected", f"{label}-{i:05d}")), seen_at=run.started_at)
+                 rejected_path=str(builder.part_path("rejected", f"{label}-{i:05d}")), seen_at=run.started_at,
+                 redo={f.source_path: redo[f.source_path] for f in batch if f.source_path in previous} if redo else {})
         for i, batch in enumerate(spread(files, [f.size for f in files], run.config.batch_size, run.config.resolved_workers()))
     ]
     results = batches.map(f"parse-{label}", parse_batch, jobs, _files_named)
@@ -236,7 +245,7 @@ def normalise(run: Run, parsed: list[ParseResult], boilerplate: CorpusBoilerplat
     """Remove outlet boilerplate, finish the text, detect its language, hash it for dedup, one task run per batch."""
     builder = run.snapshot()
     staging = builder.root / "_staging"
-    versions = previous_versions(run, replaced_sources(run, parsed))
+    versions = previous_versions(run, replaced_sources(run, parsed), redone_articles(parsed))
     versions_path = str(write_parquet(versions, staging / "previous-versions.parquet", PREVIOUS_VERSIONS)) \
         if versions.num_rows else None
     jobs = [
@@ -266,8 +275,8 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     config = run.config.dedup
     article_paths = staging_paths(normalised, "articles_path")
     previous_articles = previous(run, "articles", ARTICLE_KEYS)
-    replaced = replaced_sources(run, parsed)
-    kept = without(previous_articles, "source_path", replaced)
+    replaced, redone = replaced_sources(run, parsed), set().union(*redone_articles(parsed).values())
+    kept = without(without(previous_articles, "source_path", replaced), "article_id", redone)
     current = pa.concat_tables([kept, read_parts(article_paths, ARTICLES, ARTICLE_KEYS)])
     present = pc.unique(current.column("content_hash"))
     old_index = previous(run, "_state/minhash")
@@ -288,7 +297,8 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
         assignments=assignments, updates=changed_assignments(kept, assignments),
         duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
         dropped_contents=stale_signatures(old_index, present), edges=edges,
-        removed_articles=set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist())
+        removed_articles=(set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist())
+                          | set(only(previous_articles, "article_id", redone).column("article_id").to_pylist()))
         - {i for r in normalised for i in r.unchanged},
         new_edges=new_edges.num_rows,
     )

@@ -103,6 +103,7 @@ def test_only_articles_containing_a_flipped_paragraph_are_reprocessed():
     result = update_corpus_boilerplate(old, new, replaced=set(), min_articles=3)
     assert result.flipped == {"outlet:A": {footer}}
     assert result.reprocess == ["0.txt", "1.txt"]
+    assert result.held == {"0.txt": {"0"}, "1.txt": {"1"}}  # by source, the articles to redo
     assert result.sets == {"outlet:A": {footer}}
 
 

@@ -187,10 +187,10 @@ def _everything(out: Path) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("settings", [{}, {"workers": 2, "batch_size": 1}], ids=["in-process", "worker-processes"])
 def test_records_of_a_re_read_file_that_come_back_unchanged_are_not_redone(tmp_path, settings):
-    """A JSON Lines file is re-read whole when it changes or holds a record that outlet boilerplate now reaches;
-    its records that come back the same are written again but skip dedup, passages, entities and quotes, and the
-    datasets and state still equal a full refresh's. (With worker processes, the previous versions are
-    fingerprinted in the flow's process and the new ones in a worker.)"""
+    """A JSON Lines file that holds records outlet boilerplate now reaches has those records redone, its other
+    rows kept. One that changes is re-read whole: its records that come back the same are written again but skip
+    dedup, passages, entities and quotes. Either way the datasets and state equal a full refresh's. (With worker
+    processes, the previous versions are fingerprinted in the flow's process and the new ones in a worker.)"""
     raw, out, full = tmp_path / "raw", tmp_path / "out", tmp_path / "full"
 
     def run(raw: Path, out: Path) -> dict:
@@ -208,7 +208,8 @@ def test_records_of_a_re_read_file_that_come_back_unchanged_are_not_redone(tmp_p
     (raw / "more.jsonl").write_text(_planet_record(6, footer=True))
     (raw / "star.jsonl").unlink()  # and a file goes in the same run
     summary = run(raw, out)
-    assert (summary["files_reprocessed_for_boilerplate"], summary["files_deleted"], summary["articles_unchanged"]) == (1, 1, 3)
+    assert (summary["files_reprocessed_for_boilerplate"], summary["files_deleted"]) == (1, 1)
+    assert (summary["articles_written"], summary["articles_unchanged"]) == (3, 0)  # the new record, and 1 and 2
     assert not any("Daily Planet digest" in r["text"] for r in _articles(out))
     assert all(before[r["article_id"]]["ingested_at"] == r["ingested_at"] for r in _articles(out) if r["article_id"] in before)
     assert len([r for r in _articles(out) if r["article_id"] in before]) == 5
@@ -227,6 +228,38 @@ def test_records_of_a_re_read_file_that_come_back_unchanged_are_not_redone(tmp_p
     run(raw, full)
     assert _everything(out) == _everything(full)
     assert all(rows for name, rows in _everything(full).items() if name not in ("rejected", "duplicate_pairs", "_state/near_edges"))
+
+
+def test_a_redone_record_left_too_short_is_rejected_and_a_file_with_rejections_is_read_again_whole(tmp_path):
+    """A kept file's redone record that outlet boilerplate leaves too short moves to its rejections (the file's
+    counts follow); a file with rejected records is read again whole. Each run equals a full refresh."""
+    raw, out, full = tmp_path / "raw", tmp_path / "out", tmp_path / "full"
+    settings = {"normalise": {"corpus_boilerplate_min_articles": 4}}
+    raw.mkdir()
+    short = json.dumps({"title": "Brief", "outlet": "Daily Planet",
+                        "text": "A short note on grain.\n\nSubscribe to the Daily Planet digest"}) + "\n"
+    (raw / "feed.jsonl").write_text(_planet_record(1, footer=True) + short + _planet_record(3, footer=False))
+    (raw / "bad.jsonl").write_text(_planet_record(4, footer=True) + "{not json\n")
+    _run(raw, out, **settings)
+    assert sum("Daily Planet digest" in r["text"] for r in _articles(out)) == 3  # three sightings: not yet
+
+    def state(out: Path) -> dict[str, tuple[int, int]]:
+        files = current_snapshot(out).read("_state/files").to_pylist()
+        return {r["source_path"]: (r["n_articles"], r["n_rejected"]) for r in files}
+
+    (raw / "more.jsonl").write_text(_planet_record(6, footer=True))  # the fourth
+    assert _run(raw, out, **settings)["files_reprocessed_for_boilerplate"] == 2
+    assert ("feed.jsonl", 2, "no_article_text") in _rejected(out)
+    assert state(out) == {"feed.jsonl": (2, 1), "bad.jsonl": (1, 1), "more.jsonl": (1, 0)}
+    _run(raw, full, **settings)
+    assert _everything(out) == _everything(full)
+
+    (raw / "more.jsonl").unlink()  # under the threshold again: the short record is an article again
+    _run(raw, out, **settings)
+    assert state(out) == {"feed.jsonl": (3, 0), "bad.jsonl": (1, 1)}
+    shutil.rmtree(full)
+    _run(raw, full, **settings)
+    assert _everything(out) == _everything(full)
 
 
 def test_full_refresh_and_version_change_reprocess_everything(seed_corpus, tmp_path):

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tasks.config import IngestConfig, PipelineConfig
-from tasks.ingest import article_id, boilerplate_group, parse_file, read_raw
+from tasks.ingest import ParseJob, article_id, boilerplate_group, parse_batch, parse_file, read_raw
 from tasks.run import RawFile, plan_changes, scan_raw
 from tasks.schemas import FILES_STATE
 
@@ -59,6 +59,42 @@ def test_record_ids_survive_an_insertion_elsewhere_in_the_file():
 def test_identical_records_in_one_file_get_distinct_ids():
     parsed = parse_file(_jsonl({"text": BODY}, {"text": BODY}), "a.jsonl", "h", CONFIG)
     assert len({a["article_id"] for a in parsed.articles}) == 2
+
+
+def test_only_the_articles_asked_for_are_built():
+    records = [{"text": BODY}, '{"text": "truncated line', {"text": BODY}, 42, {"text": BODY + " Other."}]
+    whole = parse_file(_jsonl(*records), "a.jsonl", "h", CONFIG)
+    wanted = frozenset({whole.articles[1]["article_id"], whole.articles[2]["article_id"]})  # the second equal record
+    part = parse_file(_jsonl(*records), "a.jsonl", "h", CONFIG, only=wanted)
+    assert part.articles == whole.articles[1:] and part.rejected == []  # the same rows; rejected records skipped
+    assert parse_file(BODY.encode(), "b.txt", "h", CONFIG, only=wanted).articles == []
+    assert parse_file(BODY.encode(), "b.txt", "h", CONFIG, only=frozenset({article_id("b.txt", "h")})).articles \
+        == parse_file(BODY.encode(), "b.txt", "h", CONFIG).articles
+
+
+def _redo_job(tmp_path, raw: RawFile, data: bytes, previous_hash: str, wanted: frozenset[str]) -> ParseJob:
+    return ParseJob(files=[raw], previous_hashes={raw.source_path: previous_hash}, config=CONFIG,
+                    staging_path=str(tmp_path / "staging.parquet"), rejected_path=str(tmp_path / "rejected.parquet"),
+                    seen_at=datetime(2026, 1, 1, tzinfo=timezone.utc), redo={raw.source_path: wanted})
+
+
+def test_a_file_kept_has_only_its_held_articles_redone_or_is_read_whole_when_not_what_it_was(tmp_path):
+    data = _jsonl({"text": BODY}, {"text": BODY + " Second."}, {"text": BODY + " Third."})
+    (tmp_path / "a.jsonl").write_bytes(data)
+    raw = RawFile("a.jsonl", str(tmp_path / "a.jsonl"), len(data), 1)
+    ids = [a["article_id"] for a in parse_file(data, "a.jsonl", hashlib.sha256(data).hexdigest(), CONFIG).articles]
+    same = hashlib.sha256(data).hexdigest()
+
+    redone = parse_batch(_redo_job(tmp_path, raw, data, same, frozenset(ids[1:2])))
+    assert redone.redone == {"a.jsonl": ids[1:2]} and redone.n_articles == 1
+    assert redone.files_state.num_rows == 0 and redone.paragraph_state.num_rows == 0  # the file's rows stay
+    assert redone.touched == []
+    # Changed on disk since (the hash differs), or no longer holding an article asked for: read whole, as a
+    # changed file is, its rows replaced.
+    for previous_hash, wanted in [("other", frozenset(ids[1:2])), (same, frozenset({"gone"}))]:
+        whole = parse_batch(_redo_job(tmp_path, raw, data, previous_hash, wanted))
+        assert whole.redone == {} and whole.n_articles == 3
+        assert whole.files_state.column("source_path").to_pylist() == ["a.jsonl"] and whole.paragraph_state.num_rows == 3
 
 
 def test_article_id_depends_on_path_and_content_only():
