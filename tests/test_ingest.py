@@ -11,7 +11,14 @@ import pyarrow as pa
 import pytest
 
 from tasks.config import IngestConfig, PipelineConfig
-from tasks.ingest import ParseJob, article_id, boilerplate_group, parse_batch, parse_file, read_raw
+from tasks.ingest import (
+    ParseJob,
+    article_id,
+    boilerplate_group,
+    parse_batch,
+    parse_file,
+    read_raw,
+)
 from tasks.run import RawFile, plan_changes, scan_raw
 from tasks.schemas import FILES_STATE
 
