@@ -234,9 +234,9 @@ def corpus_boilerplate(run: Run, parsed: list[ParseResult]) -> CorpusBoilerplate
     boilerplate = update_corpus_boilerplate(old_state, new_state, replaced_sources(run, parsed),
                                             run.config.normalise.corpus_boilerplate_min_articles)
     if boilerplate.flipped:
-        get_run_logger().info("boilerplate: %d paragraphs changed status in %d outlet groups; reprocessing %d files",
-                              sum(map(len, boilerplate.flipped.values())), len(boilerplate.flipped),
-                              len(boilerplate.reprocess))
+        get_run_logger().info("boilerplate: %d paragraphs changed status in %d outlet groups; reprocessing %d articles"
+                              " of %d files", sum(map(len, boilerplate.flipped.values())), len(boilerplate.flipped),
+                              sum(map(len, boilerplate.held.values())), len(boilerplate.reprocess))
     return boilerplate
 
 
