@@ -77,6 +77,23 @@ def snapshot_lookup(snapshot: Snapshot | None, name: str, columns: list[str] | N
     return rows
 
 
+def cached_lookup(snapshot: Snapshot | None, name: str, max_rows: int) -> Callable[..., pa.Table]:
+    """Look-ups as `snapshot_lookup` gives them, for a table looked up again and again whose wanted values are
+    spread over every part: the first reads the whole table, the others filter it in memory. A table of more than
+    `max_rows` rows is looked up part by part, as `snapshot_lookup` does."""
+    if snapshot is None or snapshot.count_rows(name) > max_rows:
+        return snapshot_lookup(snapshot, name)
+    whole: list[pa.Table] = []
+
+    def rows(column: str, values: Iterable, some: list[str] | None = None) -> pa.Table:
+        if not whole:
+            whole.append(snapshot.read(name))
+        found = only(whole[0], column, values)
+        return found.select(some) if some else found
+
+    return rows
+
+
 Values = Iterable | pa.Array | pa.ChunkedArray
 
 
