@@ -75,7 +75,6 @@ def passages(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], st
 
     segments = snapshot.read("_state/segments")
     clusters = snapshot.read("articles", ["article_id", "cluster_id"])
-    cluster_of = dict(zip(clusters.column("article_id").to_pylist(), clusters.column("cluster_id").to_pylist()))
     batches = []
     for part in snapshot.part_files("articles"):  # as the stage's staging files, one batch each
         ids = pq.read_table(part, columns=["article_id"]).column("article_id").combine_chunks()
@@ -86,7 +85,7 @@ def passages(snapshot: Snapshot, keep: bool) -> tuple[Callable[[], pa.Table], st
     written: list[pa.Table] = [PASSAGES.empty_table()]  # with --save only: the stage itself writes and lets go
 
     def run() -> pa.Table:
-        outcome = update_passages(PASSAGE_STATE.empty_table(), batches, cluster_of, pa.array([], pa.string()), lambda ids: {},
+        outcome = update_passages(PASSAGE_STATE.empty_table(), batches, clusters, pa.array([], pa.string()), lambda ids: {},
                                   written.append if keep else lambda rows: None)
         print(f"passages: {outcome.rows_added:,} rows written")
         return pa.concat_tables(written).sort_by([(c, "ascending") for c in ("passage_id", "article_id", "start")])

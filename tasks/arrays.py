@@ -55,3 +55,8 @@ def joined_roots(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
         np.minimum.at(root, rb, low)
         root = forest_roots(root)
     return root
+
+
+def looked_up(keys: pa.ChunkedArray | pa.Array, table: pa.Table, source: str, target: str) -> pa.ChunkedArray | pa.Array:
+    """`keys` looked up in `table`'s `source` column (unique values): its `target` value, null where absent."""
+    return pc.take(table.column(target).combine_chunks(), pc.index_in(keys, value_set=table.column(source).combine_chunks()))

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tasks.arrays import looked_up
 from tasks.run import Run
 from tasks.schemas import ALL_TABLES, ARTICLES, conform
 from tasks.storage import Snapshot, matching_rows, read_part, write_parquet
@@ -150,15 +151,14 @@ def staging_paths(results: Iterable, attribute: str) -> list[str]:
     return [getattr(r, attribute) for r in results if getattr(r, attribute)]
 
 
-def final_article_parts(paths: list[str], assignments: dict, part_path) -> list[Path]:
-    """Write staged article rows with their duplicate cluster as the snapshot's new article parts."""
+def final_article_parts(paths: list[str], assignments: pa.Table, part_path) -> list[Path]:
+    """Write staged article rows with their duplicate cluster (`assignments`: article_id, cluster_id, duplicate_of of
+    every article) as the snapshot's new article parts."""
     written = []
     for path in paths:
         rows = read_part(path)
-        ids = rows.column("article_id").to_pylist()
-        rows = rows.set_column(rows.column_names.index("cluster_id"), "cluster_id",
-                               pa.array([assignments[i].cluster_id for i in ids], pa.string()))
-        rows = rows.set_column(rows.column_names.index("duplicate_of"), "duplicate_of",
-                               pa.array([assignments[i].duplicate_of for i in ids], pa.string()))
+        for column in ("cluster_id", "duplicate_of"):
+            rows = rows.set_column(rows.column_names.index(column), column,
+                                   looked_up(rows.column("article_id"), assignments, "article_id", column))
         written.append(write_parquet(rows, part_path(Path(path).stem), ARTICLES))
     return written

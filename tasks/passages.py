@@ -74,15 +74,15 @@ def article_segments(article_id: str, text: str, min_words: int) -> list[dict]:
     return rows
 
 
-def passage_hashes(segments: pa.Table, cluster_of: dict[str, str]) -> pa.Array:
-    """Segment hashes found in articles of at least two different duplicate clusters (an article missing from
-    `cluster_of` is a cluster of its own), each once."""
+def passage_hashes(segments: pa.Table, clusters: pa.Table) -> pa.Array:
+    """Segment hashes found in articles of at least two different duplicate clusters (`clusters`: article_id,
+    cluster_id; an article missing from it is a cluster of its own), each once."""
     if segments.num_rows == 0:
         return pa.array([], pa.int64())
     # Clusters as integer codes, not strings: at 100k articles the segments are ~2.3M rows.
     ids = segments.column("article_id")
-    at = pc.index_in(ids, value_set=pa.array(list(cluster_of), pa.string()))
-    cluster = pc.take(pc.dictionary_encode(pa.array(list(cluster_of.values()), pa.string())).indices.cast(pa.int64()), at)
+    at = pc.index_in(ids, value_set=clusters.column("article_id").combine_chunks())
+    cluster = pc.take(pc.dictionary_encode(clusters.column("cluster_id").combine_chunks()).indices.cast(pa.int64()), at)
     if cluster.null_count:  # an article of no cluster: a negative code of its own, which no cluster's code equals
         cluster = pc.coalesce(cluster, pc.subtract(-1, pc.index_in(ids, value_set=pc.unique(ids)).cast(pa.int64())))
     table = pa.table({"segment_hash": segments.column("segment_hash"), "cluster": cluster})
@@ -160,16 +160,17 @@ class PassageOutcome:
 TextsOf = Callable[[set[str]], dict[str, str]]
 
 
-def update_passages(kept_segments: pa.Table, new_batches: list[tuple[pa.Table, TextsOf]], cluster_of: dict[str, str],
+def update_passages(kept_segments: pa.Table, new_batches: list[tuple[pa.Table, TextsOf]], clusters: pa.Table,
                     before: pa.Array | pa.ChunkedArray, old_texts: TextsOf, write: Callable[[pa.Table], object]) -> PassageOutcome:
     """Passage rows for new articles, and for old articles whose segment became reused, handed to `write`.
 
     `new_batches` holds the run's segments in batches, each with where its articles' texts are (one staging
     file); a batch's rows are built and written before the next batch's texts are read, then the rows of old
     articles (`kept_segments`, texts from `old_texts`). At 100k articles a run's texts were ~370 MB held at once.
-    `before` holds the passage ids of the last snapshot's rows (repeats allowed; none in a full run).
+    `clusters` holds the duplicate cluster of every article (article_id, cluster_id), `before` the passage ids of
+    the last snapshot's rows (repeats allowed; none in a full run).
     """
-    reused = passage_hashes(pa.concat_tables([kept_segments, *(segments for segments, _ in new_batches)]), cluster_of)
+    reused = passage_hashes(pa.concat_tables([kept_segments, *(segments for segments, _ in new_batches)]), clusters)
     known = pa.array(segment_hashes_of(pc.unique(before)), pa.int64())
     removed = set(passage_ids(known.filter(pc.invert(pc.is_in(known, value_set=reused)))).to_pylist())
     added = reused.filter(pc.invert(pc.is_in(reused, value_set=known)))

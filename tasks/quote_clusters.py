@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks import quote_rules as rules
-from tasks.arrays import distinct, forest_roots, joined_roots, positions
+from tasks.arrays import distinct, forest_roots, joined_roots, looked_up, positions
 from tasks.config import QuoteConfig
 from tasks.schemas import (
     QUOTE_CLUSTER_OUTLETS,
@@ -510,11 +510,6 @@ class _Screen:
         b_in_a = plain.shared(b, a) >= rules.TEMPLATE_SHARE * plain.count[b]
         keep[ask] = ~np.where(n_words[a] < n_words[b], a_in_b, np.where(n_words[b] < n_words[a], b_in_a, a_in_b & b_in_a))
         return keep
-
-
-def looked_up(keys: pa.ChunkedArray | pa.Array, table: pa.Table, source: str, target: str) -> pa.ChunkedArray | pa.Array:
-    """`keys` looked up in `table`'s `source` column (unique values): its `target` value, null where absent."""
-    return pc.take(table.column(target).combine_chunks(), pc.index_in(keys, value_set=table.column(source).combine_chunks()))
 
 
 def with_cluster_ids(quotes: pa.Table, column: pa.ChunkedArray | pa.Array) -> pa.Table:

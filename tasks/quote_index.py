@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tasks.arrays import looked_up
 from tasks.config import QuoteConfig
 from tasks.corpus import cached_lookup, only, read_parts, snapshot_lookup, without
 from tasks.quote_clusters import (
@@ -31,7 +32,6 @@ from tasks.quote_clusters import (
     cluster_quotes,
     exploded_days,
     grown_cluster_rows,
-    looked_up,
     quote_cluster_rows,
     quote_days,
     variant_rows,

@@ -44,6 +44,7 @@ from tasks.dedup import (
     changed_assignments,
     confirm_pairs,
     duplicate_pair_rows,
+    duplicates,
     known_similarities,
     pairs_needing_similarity,
     similarities,
@@ -289,13 +290,12 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     old_edges = only(only(old_edges, "content_a", present), "content_b", present)
     edges = pa.concat_tables([old_edges, new_edges])
     assignments = assign_clusters(current, edges)
-    content_of = dict(zip(current.column("article_id").to_pylist(), current.column("content_hash").to_pylist()))
-    known = known_similarities(edges, previous(run, "duplicate_pairs"), content_of)
-    needed = pairs_needing_similarity(assignments, content_of, known)
+    known = known_similarities(edges, previous(run, "duplicate_pairs"), assignments)
+    needed = pairs_needing_similarity(assignments, known)
     known.update(similarities(needed, texts_by(run, "content_hash", {h for pair in needed for h in pair}, article_paths)))
     outcome = DedupOutcome(
         assignments=assignments, updates=changed_assignments(kept, assignments),
-        duplicate_pairs=duplicate_pair_rows(assignments, content_of, known), new_index=new_index,
+        duplicate_pairs=duplicate_pair_rows(assignments, known), new_index=new_index,
         dropped_contents=stale_signatures(old_index, present), edges=edges,
         removed_articles=(set(only(previous_articles, "source_path", replaced).column("article_id").to_pylist())
                           | set(only(previous_articles, "article_id", redone).column("article_id").to_pylist()))
@@ -304,7 +304,7 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     )
     get_run_logger().info("dedup: %d candidate pairs, %d new near-duplicate edges, %d duplicates in %d clusters; "
                           "%d earlier articles re-clustered", pairs.num_rows, new_edges.num_rows,
-                          outcome.duplicate_pairs.num_rows, len({a.cluster_id for a in assignments.values() if a.duplicate_of}),
+                          outcome.duplicate_pairs.num_rows, pc.count_distinct(duplicates(assignments).column("cluster_id")).as_py(),
                           outcome.updates.num_rows)
     return outcome
 
@@ -322,7 +322,7 @@ def passages(run: Run, normalised: list[NormaliseResult], deduped: DedupOutcome)
     # Written into the snapshot under construction as they are built (it is switched in only by commit).
     builder = run.snapshot()
     parts = itertools.count()
-    outcome = update_passages(kept_segments, new_batches, {k: a.cluster_id for k, a in deduped.assignments.items()},
+    outcome = update_passages(kept_segments, new_batches, deduped.assignments,
                               before, partial(texts_by, run, "article_id", new_articles_paths=[]),
                               lambda rows: builder.write("passages", rows, f"new-{next(parts):05d}"))
     # A part per batch, as the articles: a later run rewrites only the parts holding an article it replaces.

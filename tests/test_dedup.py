@@ -14,9 +14,11 @@ import pytest
 
 from tasks.config import DedupConfig
 from tasks.dedup import (
+    ARTICLE_ASSIGNMENTS,
     STALE_INDEX_SHARE,
     assign_clusters,
     candidate_pairs,
+    changed_assignments,
     near_duplicate_edges,
     stale_signatures,
 )
@@ -43,6 +45,17 @@ DEDUP_DATA = TEST_DATA / "dedup"
 NO_IDS = pa.array([], pa.string())  # no passages before: a first run
 ANSWERS = json.loads((DEDUP_DATA / "answers.json").read_text())["duplicates"]
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+_CLUSTERS = pa.schema([("article_id", pa.string()), ("cluster_id", pa.string())])
+
+
+def _clusters(cluster_of: dict[str, str]) -> pa.Table:
+    """The duplicate cluster of some articles, as update_passages reads it."""
+    return pa.table({"article_id": list(cluster_of), "cluster_id": list(cluster_of.values())}, schema=_CLUSTERS)
+
+
+NO_CLUSTERS = _clusters({})
 
 
 def test_token_hashes_are_pinned_and_ignore_case_spacing_and_quote_style():
@@ -168,6 +181,13 @@ EDGES = pa.table({"content_a": ["h1"], "content_b": ["h2"], "jaccard": pa.array(
                   "similarity": pa.array([0.95], pa.float32())})
 
 
+def _assigned(articles: pa.Table, edges: pa.Table) -> dict[str, dict]:
+    """assign_clusters' rows by article_id."""
+    table = assign_clusters(articles, edges)
+    assert table.schema == ARTICLE_ASSIGNMENTS
+    return {row["article_id"]: row for row in table.to_pylist()}
+
+
 @pytest.mark.parametrize(
     ("rows", "canonical"),
     [
@@ -182,18 +202,33 @@ EDGES = pa.table({"content_a": ["h1"], "content_b": ["h2"], "jaccard": pa.array(
     ],
 )
 def test_canonical_copy_is_chosen_deterministically(rows, canonical):
-    assignments = assign_clusters(_articles(rows), EDGES)
-    assert {a.cluster_id for a in assignments.values()} == {canonical}
-    assert assignments[canonical].duplicate_of is None
+    assignments = _assigned(_articles(rows), EDGES)
+    assert {a["cluster_id"] for a in assignments.values()} == {canonical}
+    assert (assignments[canonical]["duplicate_of"], assignments[canonical]["kind"]) == (None, None)
     (other,) = [k for k in assignments if k != canonical]
-    assert (assignments[other].duplicate_of, assignments[other].kind) == (canonical, "near")
+    assert (assignments[other]["duplicate_of"], assignments[other]["kind"]) == (canonical, "near")
+    assert assignments[other]["canonical_hash"] == assignments[canonical]["content_hash"] != assignments[other]["content_hash"]
 
 
 def test_exact_copies_cluster_without_edges_and_singletons_are_their_own_cluster():
-    assignments = assign_clusters(_articles([("a", "h1", None, T0), ("b", "h1", None, T0), ("c", "h3", None, T0)]),
-                                  EDGES.slice(0, 0))
-    assert (assignments["b"].duplicate_of, assignments["b"].kind) == ("a", "exact")
-    assert (assignments["c"].cluster_id, assignments["c"].duplicate_of) == ("c", None)
+    assignments = _assigned(_articles([("a", "h1", None, T0), ("b", "h1", None, T0), ("c", "h3", None, T0)]),
+                            EDGES.slice(0, 0))
+    assert (assignments["b"]["duplicate_of"], assignments["b"]["kind"], assignments["b"]["canonical_hash"]) == ("a", "exact", "h1")
+    assert (assignments["c"]["cluster_id"], assignments["c"]["duplicate_of"]) == ("c", None)
+
+
+def test_a_changed_assignment_is_one_whose_cluster_or_canonical_copy_moved():
+    # Now a and b are copies of one text (a canonical), c and d texts of their own.
+    assignments = assign_clusters(_articles([("a", "h1", None, T0), ("b", "h1", None, T0), ("c", "h3", None, T0),
+                                             ("d", "h4", None, T0)]), EDGES.slice(0, 0))
+    kept = pa.table({"article_id": ["a", "b", "c", "d"], "cluster_id": ["a", "a", "a", "x"],
+                     "duplicate_of": [None, None, "a", None]})
+    assert changed_assignments(kept, assignments).to_pylist() == [
+        {"article_id": "b", "cluster_id": "a", "duplicate_of": "a"},  # a canonical copy that became a duplicate
+        {"article_id": "c", "cluster_id": "c", "duplicate_of": None},  # a duplicate that became one of its own
+        {"article_id": "d", "cluster_id": "d", "duplicate_of": None},  # another cluster
+    ]
+    assert changed_assignments(kept.slice(0, 0), assignments).num_rows == 0
 
 
 def test_segments_have_offsets_into_the_text_and_quotations_are_their_own_segments():
@@ -209,9 +244,9 @@ def test_segments_have_offsets_into_the_text_and_quotations_are_their_own_segmen
 def test_a_passage_needs_two_different_clusters():
     quote = "China is willing to make efforts with Russia to assume the role of great powers."
     segments = segments_table([*article_segments("a", f"Xi said: “{quote}”", 8), *article_segments("b", f"RT quoted “{quote}”", 8)])
-    assert len(passage_hashes(segments, {"a": "a", "b": "b"})) == 1
-    assert len(passage_hashes(segments, {"a": "a", "b": "a"})) == 0  # duplicates of one story do not count
-    assert len(passage_hashes(segments, {})) == 1  # an article of no cluster is one of its own
+    assert len(passage_hashes(segments, _clusters({"a": "a", "b": "b"}))) == 1
+    assert len(passage_hashes(segments, _clusters({"a": "a", "b": "a"}))) == 0  # duplicates of one story do not count
+    assert len(passage_hashes(segments, NO_CLUSTERS)) == 1  # an article of no cluster is one of its own
 
 
 def test_passages_are_the_hashes_of_two_clusters_or_more():
@@ -225,14 +260,14 @@ def test_passages_are_the_hashes_of_two_clusters_or_more():
         clusters.setdefault(row["segment_hash"], set()).add(cluster_of.get(row["article_id"], row["article_id"]))
     expected = {h for h, seen in clusters.items() if len(seen) >= 2}
     assert 0 < len(expected) < len(clusters)
-    assert set(passage_hashes(segments_table(rows), cluster_of).to_pylist()) == expected
+    assert set(passage_hashes(segments_table(rows), _clusters(cluster_of)).to_pylist()) == expected
 
 
 def test_passage_rows_built_in_chunks_equal_one_chunk(monkeypatch):
     texts = {f"s{i}": (SEEDS / name).read_text(encoding="utf-8") for i, name in enumerate(sorted(p.name for p in SEEDS.glob("*.txt")))}
     texts["copy"] = texts["s0"]  # a whole article reused: every one of its segments is a passage
     segments = segments_table([s for a, t in texts.items() for s in article_segments(a, t, 8)])
-    reused = passage_hashes(segments, {a: a for a in texts})
+    reused = passage_hashes(segments, _clusters({a: a for a in texts}))
     hits = segments.filter(pc.is_in(segments.column("segment_hash"), value_set=reused))
     whole = passage_rows(hits, texts)
     monkeypatch.setattr(passages, "ROWS_AT_ONCE", 3)
@@ -247,14 +282,14 @@ def test_update_passages_adds_old_occurrences_when_a_segment_becomes_reused():
     old = segments_table(article_segments("old", texts["old"], 8))
     new = segments_table(article_segments("new", texts["new"], 8))
     written: list[pa.Table] = []
-    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "new"})], {}, before=NO_IDS,
+    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "new"})], NO_CLUSTERS, before=NO_IDS,
                               old_texts=lambda ids: {i: texts[i] for i in ids if i == "old"}, write=written.append)
     rows = pa.concat_tables(written).to_pylist()
     assert sorted(r["article_id"] for r in rows) == ["new", "old"] and len({r["passage_id"] for r in rows}) == 1
     assert all(texts[r["article_id"]][r["start"] : r["end"]] == r["text"] for r in rows)
     assert outcome.rows_added == len(rows) and outcome.reused_passages == 1
     written.clear()
-    gone = update_passages(old, [], {}, before=pa.array([rows[0]["passage_id"]]), old_texts=lambda ids: {}, write=written.append)
+    gone = update_passages(old, [], NO_CLUSTERS, before=pa.array([rows[0]["passage_id"]]), old_texts=lambda ids: {}, write=written.append)
     assert gone.removed_ids == {rows[0]["passage_id"]} and not written and gone.rows_added == 0
 
 
@@ -284,7 +319,7 @@ def test_update_passages_after_a_snapshot_adds_rows_for_new_passages_only_and_dr
     known_id = passage_id(segment_key(known)[0])
     fresh_id = passage_id(segment_key(fresh)[0])
     written: list[pa.Table] = []
-    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "n"})], {},
+    outcome = update_passages(old, [(new, lambda ids: {i: texts[i] for i in ids if i == "n"})], NO_CLUSTERS,
                               before=pa.array([known_id, "0123456789abcdef", known_id]),
                               old_texts=lambda ids: {i: texts[i] for i in ids if i != "n"}, write=written.append)
     rows = sorted((r["passage_id"], r["article_id"]) for r in pa.concat_tables(written).to_pylist())
@@ -312,11 +347,11 @@ def test_update_passages_reads_texts_and_writes_rows_one_batch_at_a_time():
     groups = {"a": ["s0", "s1"], "b": ["s2", "s3", "s4"]}
     batches = [(segments_table([s for a in ids for s in article_segments(a, texts[a], 8)]), source(name, ids)) for name, ids in groups.items()]
     written: list[pa.Table] = []
-    batched = update_passages(PASSAGE_STATE.empty_table(), batches, {}, NO_IDS, source("old", []), write)
+    batched = update_passages(PASSAGE_STATE.empty_table(), batches, NO_CLUSTERS, NO_IDS, source("old", []), write)
     assert [kind for kind, _ in events] == ["read a", "write", "read b", "write"]
     assert events[1][1] == events[0][1] and events[3][1] == events[2][1]
     together: list[pa.Table] = []
-    whole = update_passages(PASSAGE_STATE.empty_table(), [(pa.concat_tables([s for s, _ in batches]), source("all", list(texts)))], {},
+    whole = update_passages(PASSAGE_STATE.empty_table(), [(pa.concat_tables([s for s, _ in batches]), source("all", list(texts)))], NO_CLUSTERS,
                             NO_IDS, source("old", []), together.append)
     assert batched == whole and batched.rows_added > 0
     order = [(c, "ascending") for c in ("passage_id", "article_id", "start")]
