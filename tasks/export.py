@@ -61,6 +61,8 @@ class CarryOvers:
         self._builder = run.snapshot() if run.previous is not None and run.refresh_reason is None else None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="carry-over") if self._builder else None
         self._pending: list[Future] = []
+        self._started: dict[str, Future] = {}
+        self._mentions_gone: list[pa.Table] = []  # the rows the entity_mentions carry-over drops
         self.seconds: dict[str, float] = {}  # each dataset's carry-over, on its thread
         self.replaced: set[str] = set()
         self.redone: set[str] = set()
@@ -78,7 +80,8 @@ class CarryOvers:
             if future.done() and future.exception() is not None:
                 raise future.exception()
         if self._pool is not None:
-            self._pending.append(self._pool.submit(self._carry, name, drop, threads=threads, **kwargs))
+            self._started[name] = self._pool.submit(self._carry, name, drop, threads=threads, **kwargs)
+            self._pending.append(self._started[name])
 
     def _carry(self, name: str, drop: dict, **kwargs) -> None:
         started = time.perf_counter()
@@ -95,7 +98,7 @@ class CarryOvers:
     def after_dedup(self, deduped: DedupOutcome) -> None:
         """Articles, with their new duplicate clusters, the MinHash index, and what goes with the removed articles:
         entity mentions and segments."""
-        self._start("entity_mentions", {"article_id": deduped.removed_articles})
+        self._start("entity_mentions", {"article_id": deduped.removed_articles}, dropped=self._mentions_gone)
         self._start("_state/segments", {"article_id": deduped.removed_articles})
         self._start("articles", {"source_path": self.replaced, "article_id": self.redone}, updates=deduped.updates)
         self._start("_state/minhash", {"content_hash": deduped.dropped_contents})
@@ -115,6 +118,16 @@ class CarryOvers:
             ("_state/quote_cluster_outlets", {"cluster_id": quoted.dropped_clusters}, {}),
         ]:
             self._start(name, drop, threads=PART_THREADS, **kwargs)
+
+    def mentions_gone(self) -> pa.Table | None:
+        """The entity mentions of the removed articles, as their carry-over dropped them (once it is done), or None
+        when this run does not carry them over. Commit counts them out of the entities; a look-up of its own read the
+        parts the carry-over reads (the 100k +1% run's: 157 articles, 5.7k mentions in 75 of 181 parts, ~0.5 CPU s)."""
+        started = self._started.get("entity_mentions")
+        if started is None:
+            return None
+        started.result()
+        return pa.concat_tables([ENTITY_MENTIONS.empty_table(), *self._mentions_gone])
 
     def wait(self) -> None:
         """Every carry-over started, done; the first failure raised."""
@@ -176,13 +189,17 @@ def files_state(run: Run, parsed: list[ParseResult], normalised: list[NormaliseR
     return pa.concat_tables([previous, pa.Table.from_pylist(new_rows, schema=FILES_STATE)])
 
 
-def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[str]) -> tuple[pa.Table, pa.Table, set[str]]:
+def _entity_changes(run: Run, normalised: list[NormaliseResult], removed: set[str], gone: pa.Table | None
+                    ) -> tuple[pa.Table, pa.Table, set[str]]:
     """New `entities` rows and surface counts of the entities this run's new and removed articles mention, and
-    their ids; the previous rows of only these entities are read."""
+    their ids; the previous rows of only these entities are read. `gone` holds the removed articles' mentions
+    when the run has them already (else they are looked up)."""
     columns = ["article_id", "entity_id", "name", "type", "surface"]
+    if gone is None:
+        gone = lookup(run, "entity_mentions", columns)("article_id", removed)
     # A staging file holds every mention of its articles: counted one file at a time.
     changes = MentionCounts.of(read_parts([path], ENTITY_MENTIONS, columns) for path in staging_paths(normalised, "mentions_path")) \
-        + MentionCounts.of([lookup(run, "entity_mentions", columns)("article_id", removed)], -1)
+        + MentionCounts.of([gone.select(columns)], -1)
     touched = changes.entity_ids()
     config = run.config.entities
     entities, surfaces = update_entities(lookup(run, "entities")("entity_id", touched),
@@ -206,7 +223,7 @@ def commit_snapshot(run: Run, parsed: list[ParseResult], normalised: list[Normal
     builder.write("_state/near_edges", deduped.edges, "all")
     builder.write("duplicate_pairs", deduped.duplicate_pairs, "all")
     builder.write("_state/files", files_state(run, parsed, normalised), "all")
-    entities, surfaces, touched = _entity_changes(run, normalised, deduped.removed_articles)
+    entities, surfaces, touched = _entity_changes(run, normalised, deduped.removed_articles, carried.mentions_gone())
     if run.refresh_reason is None:
         builder.carry_over("entities", {"entity_id": touched})
         builder.carry_over("_state/entity_surfaces", {"entity_id": touched})

@@ -276,12 +276,14 @@ class SnapshotBuilder:
         return write_parquet(table, self.part_path(name, tag), ALL_TABLES[name])
 
     def carry_over(self, name: str, drop: Mapping[str, Iterable] | None = None,
-                   updates: pa.Table | None = None, key: str = "article_id", threads: int = PART_THREADS) -> int:
+                   updates: pa.Table | None = None, key: str = "article_id", threads: int = PART_THREADS,
+                   dropped: list[pa.Table] | None = None) -> int:
         """Bring the previous snapshot's rows forward, minus dropped rows, with updated values.
 
         `drop` maps a column to values whose rows go; `updates` holds replacement values for some
         columns of the rows whose `key` it lists. Parts neither touches are hard-linked untouched;
-        the rest are rewritten, `threads` at a time. Returns the number of rows dropped.
+        the rest are rewritten, `threads` at a time. Returns the number of rows dropped; `dropped`, when
+        given, receives them, a table per rewritten part in part order (read once for both).
         """
         if self.previous is None:
             return 0
@@ -291,11 +293,12 @@ class SnapshotBuilder:
         update_keys = updates.column(key).combine_chunks() if updates is not None and updates.num_rows else None
         probe = sorted(set(drop_sets) | ({key} if update_keys is not None else set()))
 
-        def carry(part: Path) -> int:
+        def carry(part: Path) -> tuple[int, pa.Table | None]:
+            """The part brought forward: how many rows went, and those rows when `dropped` wants them."""
             target = self.root / name / part.name
             if not probe:
                 _link_or_copy(part, target)
-                return 0
+                return 0, None
             # One part at a time (a carry-over beside a stage) reads on this thread alone: Arrow's pool would take
             # the second core from the stage running in the flow's process.
             columns = read_keys(part, probe, use_threads=threads > 1)
@@ -306,16 +309,20 @@ class SnapshotBuilder:
             changed = update_keys is not None and pc.any(_is_in(columns.column(key), update_keys)).as_py()
             if n_gone == 0 and not changed:
                 _link_or_copy(part, target)
-                return 0
+                return 0, None
             with pq.ParquetFile(part) as file:
-                kept = file.read(use_threads=threads > 1).filter(pc.invert(gone))
+                rows = file.read(use_threads=threads > 1)
+            kept = rows.filter(pc.invert(gone))
             if changed:
                 kept = apply_updates(kept, updates, key)
             if kept.num_rows:
                 write_parquet(kept, target, schema)
-            return n_gone
+            return n_gone, conform(rows.filter(gone), schema) if dropped is not None and n_gone else None
 
-        return sum(each_part(carry, self.previous.part_files(name), threads))
+        carried = each_part(carry, self.previous.part_files(name), threads)
+        if dropped is not None:
+            dropped.extend(rows for _, rows in carried if rows is not None)
+        return sum(n for n, _ in carried)
 
     def read(self, name: str, columns: list[str]) -> pa.Table:
         """Some columns of a table as this snapshot holds it so far (carried and new parts)."""

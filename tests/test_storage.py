@@ -122,6 +122,22 @@ def test_carry_over_rewrites_only_parts_with_updated_or_dropped_rows(tmp_path):
     assert os.stat(untouched).st_ino == os.stat(first.root / "passages" / untouched.name).st_ino
 
 
+def test_a_carry_over_hands_back_the_rows_it_drops_a_part_at_a_time_in_part_order(tmp_path):
+    builder = SnapshotBuilder(tmp_path, None, run_id="first000")
+    for i in range(6):
+        builder.write("rejected", _rejected(*(f"{i:02d}-{j}.txt" for j in range(3))), f"{i:02d}")
+    first = builder.commit({})
+    wanted = [f"{i:02d}-{j}.txt" for i in (5, 1, 4) for j in (2, 0)]
+    builder = SnapshotBuilder(tmp_path, first, run_id="second00")
+    dropped: list[pa.Table] = []
+    assert builder.carry_over("rejected", {"source_path": wanted}, dropped=dropped) == len(wanted)
+    assert [t.column("source_path").to_pylist() for t in dropped] == [["01-0.txt", "01-2.txt"], ["04-0.txt", "04-2.txt"],
+                                                                    ["05-0.txt", "05-2.txt"]]
+    assert all(t.schema.equals(REJECTED, check_metadata=False) for t in dropped)
+    builder.commit({})
+    assert _read(tmp_path) == sorted(f"{i:02d}-{j}.txt" for i in range(6) for j in range(3) if f"{i:02d}-{j}.txt" not in wanted)
+
+
 def test_look_ups_and_carry_overs_over_many_parts_keep_part_order_and_every_row(tmp_path):
     """Parts are read and rewritten by several threads: the rows found and kept are those of one at a time."""
     builder = SnapshotBuilder(tmp_path, None, run_id="first000")
