@@ -57,6 +57,10 @@ def joined_roots(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return root
 
 
-def looked_up(keys: pa.ChunkedArray | pa.Array, table: pa.Table, source: str, target: str) -> pa.ChunkedArray | pa.Array:
-    """`keys` looked up in `table`'s `source` column (unique values): its `target` value, null where absent."""
-    return pc.take(table.column(target).combine_chunks(), pc.index_in(keys, value_set=table.column(source).combine_chunks()))
+def looked_up(keys: pa.ChunkedArray | pa.Array, table: pa.Table, source: str, *targets: str) -> pa.ChunkedArray | pa.Array:
+    """`keys` looked up in `table`'s `source` column (unique values): its `target` value, null where absent; with
+    several targets, a tuple of their values. The value set is hashed once however many targets (`pc.index_in`
+    hashes it on every call: 100k ids, ~10 ms)."""
+    at = pc.index_in(keys, value_set=table.column(source).combine_chunks())
+    found = tuple(pc.take(table.column(target).combine_chunks(), at) for target in targets)
+    return found if len(found) > 1 else found[0]

@@ -187,14 +187,9 @@ def assign_clusters(articles: pa.Table, edges: pa.Table) -> pa.Table:
                      canonical_content], schema=ARTICLE_ASSIGNMENTS)
 
 
-def duplicates(assignments: pa.Table) -> pa.Table:
-    """The assignments of duplicates (not canonical copies)."""
-    return assignments.filter(pc.is_valid(assignments.column("duplicate_of")))
-
-
 def duplicate_pair_rows(assignments: pa.Table, similarity: dict[tuple[str, str], float]) -> pa.Table:
     """One row per duplicate article, by article_id: its canonical copy, how it matched, and how similar they are."""
-    found = duplicates(assignments).sort_by("article_id")
+    found = assignments.filter(pc.is_valid(assignments.column("duplicate_of"))).sort_by("article_id")
     scores = [1.0 if kind == "exact" else similarity[_ordered(a, b)]
               for kind, a, b in zip(*(found.column(c).to_pylist() for c in ("kind", "content_hash", "canonical_hash")))]
     return pa.table([found.column("article_id"), found.column("duplicate_of"), found.column("kind"),
@@ -270,8 +265,8 @@ _CHANGED = pa.schema([("article_id", pa.string()), ("cluster_id", pa.string()), 
 
 def changed_assignments(kept: pa.Table, assignments: pa.Table) -> pa.Table:
     """Carried article rows whose cluster or canonical copy changed, with the new values."""
-    at = pc.index_in(kept.column("article_id"), value_set=assignments.column("article_id").combine_chunks())
-    now = {c: pc.take(assignments.column(c).combine_chunks(), at) for c in ("cluster_id", "duplicate_of")}
+    now = dict(zip(("cluster_id", "duplicate_of"),
+                   looked_up(kept.column("article_id"), assignments, "article_id", "cluster_id", "duplicate_of")))
     # Ids are never empty: "" stands for null, so that a canonical copy that became a duplicate (or back) differs.
     changed = pc.or_(*(pc.not_equal(pc.fill_null(now[c], ""), pc.fill_null(kept.column(c), "")) for c in now))
     return pa.table([kept.column("article_id"), now["cluster_id"], now["duplicate_of"]], schema=_CHANGED).filter(changed)

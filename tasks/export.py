@@ -60,8 +60,7 @@ class CarryOvers:
     def __init__(self, run: Run):
         self._builder = run.snapshot() if run.previous is not None and run.refresh_reason is None else None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="carry-over") if self._builder else None
-        self._pending: list[Future] = []
-        self._started: dict[str, Future] = {}
+        self._started: dict[str, Future] = {}  # each dataset's carry-over
         self._mentions_gone: list[pa.Table] = []  # the rows the entity_mentions carry-over drops
         self.seconds: dict[str, float] = {}  # each dataset's carry-over, on its thread
         self.replaced: set[str] = set()
@@ -76,12 +75,11 @@ class CarryOvers:
 
     def _start(self, name: str, drop: dict, threads: int = 1, **kwargs) -> None:
         # One part at a time while a stage runs beside it; as many as storage allows once only commit waits.
-        for future in self._pending:  # a carry-over that failed stops the run now, not at commit
+        for future in self._started.values():  # a carry-over that failed stops the run now, not at commit
             if future.done() and future.exception() is not None:
                 raise future.exception()
         if self._pool is not None:
             self._started[name] = self._pool.submit(self._carry, name, drop, threads=threads, **kwargs)
-            self._pending.append(self._started[name])
 
     def _carry(self, name: str, drop: dict, **kwargs) -> None:
         started = time.perf_counter()
@@ -131,8 +129,7 @@ class CarryOvers:
 
     def wait(self) -> None:
         """Every carry-over started, done; the first failure raised."""
-        pending, self._pending = self._pending, []
-        for future in pending:
+        for future in self._started.values():
             future.result()
 
 

@@ -44,7 +44,6 @@ from tasks.dedup import (
     changed_assignments,
     confirm_pairs,
     duplicate_pair_rows,
-    duplicates,
     known_similarities,
     pairs_needing_similarity,
     similarities,
@@ -304,7 +303,7 @@ def dedup(run: Run, parsed: list[ParseResult], normalised: list[NormaliseResult]
     )
     get_run_logger().info("dedup: %d candidate pairs, %d new near-duplicate edges, %d duplicates in %d clusters; "
                           "%d earlier articles re-clustered", pairs.num_rows, new_edges.num_rows,
-                          outcome.duplicate_pairs.num_rows, pc.count_distinct(duplicates(assignments).column("cluster_id")).as_py(),
+                          outcome.duplicate_pairs.num_rows, pc.count_distinct(outcome.duplicate_pairs.column("duplicate_of")).as_py(),
                           outcome.updates.num_rows)
     return outcome
 
